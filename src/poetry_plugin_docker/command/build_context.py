@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from cleo.helpers import option
+
+from poetry_plugin_docker.command.base import DockerCommand
+from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+
+
+class BuildContextCommand(DockerCommand):
+    name = "docker build-context"
+    description = (
+        "Write the dependency stub (poetry.lock and a pyproject.toml without a version) "
+        "that the Dockerfile's dependency layer copies."
+    )
+    options = [  # noqa: RUF012
+        option(
+            "output",
+            "o",
+            "Directory to write the stub to, relative to the project root.",
+            flag=False,
+            default=DEFAULT_STUB_DIR,
+        ),
+        option(
+            "check",
+            None,
+            "Write nothing; exit 1 if the stub in the output directory is not up to date.",
+        ),
+    ]
+
+    def handle(self) -> int:
+        from poetry_plugin_docker.build_context import write_build_context
+
+        return self.run_with_project(
+            lambda project: write_build_context(
+                project, self.project_path(project, "output"), check=self.option("check")
+            )
+        )

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import shlex
+
+from cleo.helpers import option
+
+from poetry_plugin_docker.command.base import DockerCommand
+from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+
+DEFAULT_OUTPUT = "Dockerfile"
+DEFAULT_SYNTAX = "docker/dockerfile:1"
+
+
+def _value(name: str, description: str, default: str | None = None) -> object:
+    return option(name, None, description, flag=False, default=default)
+
+
+def _repeatable(name: str, description: str, shortcut: str | None = None) -> object:
+    return option(name, shortcut, description, flag=False, multiple=True)
+
+
+class DockerfileCommand(DockerCommand):
+    name = "docker dockerfile"
+    description = (
+        "Write a multi-stage Dockerfile whose dependency layer stays cached across releases."
+    )
+    options = [  # noqa: RUF012
+        _value("output", "File to write, relative to the project root.", DEFAULT_OUTPUT),
+        _value(
+            "stub-dir",
+            "Where the dependency stub lives, relative to the project root.",
+            DEFAULT_STUB_DIR,
+        ),
+        _repeatable("with", "Also install these dependency groups."),
+        _repeatable("without", "Do not install these dependency groups."),
+        _repeatable("only", "Install only these dependency groups."),
+        _repeatable("extras", "Install these extras.", "E"),
+        option("all-extras", None, "Install all extras."),
+        _value("python", "Python version X.Y of the base images (default: chosen from the project)."),
+        _value("base-image", "Builder base image (default: python:X.Y)."),
+        _value("runtime-image", "Runtime base image (default: python:X.Y-slim)."),
+        _value("entrypoint", "The script to run (default: the project's first script)."),
+        _value(
+            "syntax",
+            "Dockerfile frontend for the `# syntax=` line; `none` omits the line.",
+            DEFAULT_SYNTAX,
+        ),
+        _repeatable(
+            "builder-plugin",
+            "A Poetry plugin to install next to Poetry in the builder "
+            "(pinned to the installed version when given by name only).",
+        ),
+        _repeatable(
+            "build-arg",
+            "Declare ARG NAME in the builder before the dependency install "
+            "(e.g. POETRY_PYPI_MIRROR_URL).",
+        ),
+        option("check", None, "Write nothing; exit 1 if the file is not up to date."),
+        option("force", None, "Overwrite the file even if it was written or edited by hand."),
+    ]
+
+    def handle(self) -> int:
+        from poetry_plugin_docker.dockerfile import DockerfileOptions, write_dockerfile
+        from poetry_plugin_docker.selection import select
+
+        def work(project):  # type: ignore[no-untyped-def]
+            options = DockerfileOptions(
+                stub_dir=self.option("stub-dir"),
+                selection=select(
+                    project.group_names,
+                    project.extra_names,
+                    with_groups=self.option("with"),
+                    without_groups=self.option("without"),
+                    only_groups=self.option("only"),
+                    extras=self.option("extras"),
+                    all_extras=self.option("all-extras"),
+                ),
+                python=self.option("python"),
+                base_image=self.option("base-image"),
+                runtime_image=self.option("runtime-image"),
+                entrypoint=self.option("entrypoint"),
+                syntax=self.option("syntax"),
+                builder_plugins=tuple(self.option("builder-plugin")),
+                build_args=tuple(self.option("build-arg")),
+                regenerate_command=self._regenerate_command(),
+            )
+            return write_dockerfile(
+                project,
+                options,
+                self.project_path(project, "output"),
+                check=self.option("check"),
+                force=self.option("force"),
+            )
+
+        return self.run_with_project(work)
+
+    def _regenerate_command(self) -> str:
+        """This command line with its options (but not --check/--force), for the file header."""
+        words = ["poetry", "docker", "dockerfile"]
+        for definition in self.options:
+            name = definition.name
+            if name in ("check", "force"):
+                continue
+            value = self.option(name)
+            if definition.is_flag():
+                if value:
+                    words.append(f"--{name}")
+            elif definition.is_list():
+                words.extend(f"--{name}={item}" for item in value)
+            elif value is not None and value != definition.default:
+                words.append(f"--{name}={value}")
+        return shlex.join(words)

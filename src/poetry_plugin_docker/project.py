@@ -1,0 +1,194 @@
+"""What the plugin needs to know about a Poetry project, read once.
+
+Poetry's own objects answer the questions Poetry owns (is the lock fresh,
+which groups and extras exist, which Python versions are allowed); the parsed
+pyproject.toml answers the rest, identically on every Poetry version.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from poetry_plugin_docker.errors import UserError
+
+if TYPE_CHECKING:
+    from poetry.poetry import Poetry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Poetry itself depends on tomli on these versions
+    import tomli as tomllib
+
+UNSUPPORTED_SOURCE_TYPES = {"directory": "path", "file": "path", "git": "git"}
+
+
+def poetry_version() -> str:
+    from importlib.metadata import version
+
+    return version("poetry")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist. Run the command in a Poetry project.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path} is not valid TOML ({error}). Fix the file and retry.") from None
+
+
+def explain_load_failure(error: Exception, directory: Path) -> UserError:
+    """A one-line explanation of why Poetry could not load the project."""
+    pyproject = _find_pyproject(directory)
+    if pyproject is None:
+        return UserError(
+            f"No pyproject.toml in {directory} or its parents. "
+            "Run the command inside a Poetry project."
+        )
+    data = read_toml(pyproject)
+    if "project" in data and poetry_version().startswith("1."):
+        return UserError(_needs_poetry_2(pyproject))
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return UserError(f"Poetry cannot load {pyproject}: {reason}. Fix pyproject.toml and retry.")
+
+
+def _find_pyproject(directory: Path) -> Path | None:
+    for candidate in (directory, *directory.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate / "pyproject.toml"
+    return None
+
+
+def _needs_poetry_2(pyproject: Path) -> str:
+    return (
+        f"{pyproject} uses the PEP 621 [project] table, which needs Poetry 2.0 or newer "
+        f"(this is Poetry {poetry_version()}). Upgrade Poetry: poetry self update."
+    )
+
+
+@dataclass
+class Project:
+    """A loaded Poetry project whose lock file Poetry accepts."""
+
+    poetry: Poetry
+    root: Path
+    pyproject: dict[str, Any]
+    lock: bytes = field(repr=False)
+
+    @classmethod
+    def load(cls, poetry: Poetry) -> Project:
+        pyproject_path = Path(poetry.pyproject_path)
+        pyproject = read_toml(pyproject_path)
+        if "project" in pyproject and poetry_version().startswith("1."):
+            raise UserError(_needs_poetry_2(pyproject_path))
+        locker = poetry.locker
+        if not locker.is_locked():
+            raise UserError(
+                f"No poetry.lock next to {pyproject_path}. Run `poetry lock` and retry."
+            )
+        if not locker.is_fresh():
+            raise UserError(
+                "poetry.lock is out of date with pyproject.toml. Run `poetry lock` and retry."
+            )
+        project = cls(poetry, pyproject_path.parent, pyproject, Path(locker.lock).read_bytes())
+        project.refuse_unsupported_sources()
+        return project
+
+    @cached_property
+    def lock_data(self) -> dict[str, Any]:
+        return tomllib.loads(self.lock.decode("utf-8"))
+
+    def refuse_unsupported_sources(self) -> None:
+        for package in self.lock_data.get("package", []):
+            source = package.get("source") or {}
+            kind = UNSUPPORTED_SOURCE_TYPES.get(source.get("type", ""))
+            if kind:
+                raise UserError(
+                    f"{package['name']} is a {kind} dependency ({source.get('url')}); "
+                    "path and git dependencies are not supported yet by poetry-plugin-docker. "
+                    "Publish it to an index, or depend on a released version."
+                )
+
+    @property
+    def name(self) -> str:
+        return str(self.poetry.package.name)
+
+    @property
+    def version(self) -> str:
+        return self.poetry.package.version.text
+
+    @property
+    def description(self) -> str:
+        return self.poetry.package.description or ""
+
+    @property
+    def license(self) -> str | None:
+        license_ = self.poetry.package.license
+        return license_.id if license_ else None
+
+    @property
+    def source_url(self) -> str | None:
+        package = self.poetry.package
+        return package.repository_url or package.homepage
+
+    @property
+    def is_package_mode(self) -> bool:
+        return bool(getattr(self.poetry, "is_package_mode", True))
+
+    @property
+    def group_names(self) -> set[str]:
+        names = set(self.poetry.package.dependency_group_names(include_optional=True))
+        names.add("main")
+        return names
+
+    @property
+    def extra_names(self) -> list[str]:
+        return sorted(str(name) for name in self.poetry.package.extras)
+
+    @property
+    def python_constraint(self) -> Any:
+        return self.poetry.package.python_constraint
+
+    @property
+    def scripts(self) -> list[str]:
+        """Names of the console scripts the project installs, in declaration order."""
+        project_scripts = self.pyproject.get("project", {}).get("scripts", {})
+        poetry_scripts = self.pyproject.get("tool", {}).get("poetry", {}).get("scripts", {})
+        return list(dict.fromkeys([*project_scripts, *poetry_scripts]))
+
+    @property
+    def readme_files(self) -> list[str]:
+        project_readme = self.pyproject.get("project", {}).get("readme")
+        poetry_readme = self.pyproject.get("tool", {}).get("poetry", {}).get("readme")
+        readmes: list[str] = []
+        for readme in (project_readme, poetry_readme):
+            if isinstance(readme, str):
+                readmes.append(readme)
+            elif isinstance(readme, list):
+                readmes.extend(readme)
+            elif isinstance(readme, dict) and "file" in readme:
+                readmes.append(readme["file"])
+        return list(dict.fromkeys(readmes))
+
+    def wheel_inputs(self) -> list[str]:
+        """Top-level paths (relative to the root) that building the wheel reads."""
+        from poetry.core.masonry.builders.wheel import WheelBuilder
+
+        builder = WheelBuilder(self.poetry)
+        top_level = {"pyproject.toml", *self.readme_files}
+        for include in builder.find_files_to_add(exclude_build=False):
+            relative = Path(include.path).relative_to(self.root)
+            top_level.add(relative.parts[0])
+        for candidate in self.root.iterdir():
+            # poetry-core puts these in the wheel's metadata when they exist.
+            if candidate.is_file() and candidate.name.upper().startswith(_LICENSE_PREFIXES):
+                top_level.add(candidate.name)
+        return sorted(top_level)
+
+
+_LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")

@@ -1,0 +1,72 @@
+"""The dependency stub: poetry.lock plus a pyproject.toml without a version.
+
+The stub pyproject keeps exactly the keys Poetry hashes into the lock file's
+``content-hash`` (so the lock stays fresh for it), plus ``name`` and
+``package-mode = false`` (so nothing else is needed), and is written in a
+canonical form. Editing anything else in pyproject.toml -- the version above
+all -- never changes a byte of the stub, so Docker's dependency layer stays
+cached across releases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from poetry_plugin_docker import canonical_toml
+
+STUB_PYPROJECT = "pyproject.toml"
+STUB_LOCK = "poetry.lock"
+DEFAULT_STUB_DIR = ".docker-deps"
+
+# The keys of each table that Poetry's Locker hashes into content-hash (all
+# supported Poetry versions together), plus the names Poetry needs to load it.
+PROJECT_KEYS = ("name", "requires-python", "dependencies", "optional-dependencies")
+TOOL_POETRY_KEYS = ("name", "dependencies", "dev-dependencies", "group", "source", "extras")
+# `dynamic` entries that matter for installing dependencies; the others
+# ("version", "readme", ...) describe the package, which the stub has not.
+DYNAMIC_DEPENDENCY_FIELDS = ("dependencies", "optional-dependencies")
+
+HEADER = (
+    "# Dependency stub written by `poetry docker build-context`: only what installing\n"
+    "# the dependencies needs, and no version, so a release does not change it.\n"
+    "# Do not edit; regenerate it.\n"
+)
+
+
+@dataclass(frozen=True)
+class Stub:
+    pyproject: str
+    lock: bytes
+
+    def files(self) -> dict[str, bytes]:
+        return {STUB_PYPROJECT: self.pyproject.encode("utf-8"), STUB_LOCK: self.lock}
+
+
+def stub_pyproject_data(pyproject: dict[str, Any]) -> dict[str, Any]:
+    """The parsed content of the stub pyproject.toml for a parsed pyproject.toml."""
+    stub: dict[str, Any] = {}
+
+    project = pyproject.get("project")
+    if isinstance(project, dict):
+        kept = {key: project[key] for key in PROJECT_KEYS if key in project}
+        dynamic = [
+            field for field in project.get("dynamic", []) if field in DYNAMIC_DEPENDENCY_FIELDS
+        ]
+        if dynamic:
+            kept["dynamic"] = dynamic
+        stub["project"] = kept
+
+    if "dependency-groups" in pyproject:
+        stub["dependency-groups"] = pyproject["dependency-groups"]
+
+    tool_poetry = pyproject.get("tool", {}).get("poetry", {})
+    kept_poetry = {key: tool_poetry[key] for key in TOOL_POETRY_KEYS if key in tool_poetry}
+    kept_poetry["package-mode"] = False
+    stub["tool"] = {"poetry": kept_poetry}
+    return stub
+
+
+def render_stub(pyproject: dict[str, Any], lock: bytes) -> Stub:
+    text = HEADER + "\n" + canonical_toml.dumps(stub_pyproject_data(pyproject))
+    return Stub(pyproject=text, lock=lock)
