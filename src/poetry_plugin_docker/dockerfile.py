@@ -378,10 +378,11 @@ def write_dockerfile(
     text = render_dockerfile(plan_dockerfile(project, options))
     try:
         existing: str | None = output.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        existing = None
+    except (FileNotFoundError, NotADirectoryError):
+        existing = None  # writing reports the problem, if there is one
     except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"Cannot read {output}: {error}. Choose another --output.") from None
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UserError(f"Cannot read {output}: {reason}. Choose another --output.") from None
 
     if check:
         if existing == text:

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import tomllib
+import pytest
+
+from helpers import assert_one_line_error, set_in_pyproject
+
+from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+
+ALL_FIXTURES = [
+    "classic",
+    "pep621-src",
+    "extras-pep621",
+    "extras-poetry",
+    "non-package",
+    "explicit-source",
+    "dependency-groups",
+    "example",
+]
+
+
+@pytest.mark.parametrize("name", ALL_FIXTURES)
+def test_writes_the_lock_byte_for_byte_and_a_versionless_stub(project, poetry_cli, name) -> None:
+    root = project(name)
+    run = poetry_cli(root, "docker build-context")
+    assert run.status == 0, run.error
+    assert f"Wrote the dependency stub to {DEFAULT_STUB_DIR}/" in run.output
+    stub_dir = root / DEFAULT_STUB_DIR
+    assert (stub_dir / "poetry.lock").read_bytes() == (root / "poetry.lock").read_bytes()
+    stub = tomllib.loads((stub_dir / "pyproject.toml").read_text())
+    assert stub["tool"]["poetry"]["package-mode"] is False
+    assert "version" not in stub.get("project", {})
+    assert "version" not in stub["tool"]["poetry"]
+    assert "build-system" not in stub
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("example", 'version = "1.4.2"', 'version = "1.4.3"'),
+        ("example", "A small FastAPI", "An edited FastAPI"),
+        ("example", "[build-system]", '[tool.ruff]\nline-length = 99\n\n[build-system]'),
+        ("example", '[tool.poetry.scripts]', '[tool.poetry.scripts]\nother = "fastapi_service.main:run"'),
+        ("pep621-src", 'version = "2.0.0"', 'version = "2.0.1"'),
+        ("pep621-src", 'readme = "README.md"', 'readme = "README.rst"'),
+        ("pep621-src", 'license = "MIT"', 'license = "Apache-2.0"'),
+        ("pep621-src", "[build-system]", "[tool.poetry-plugin-docker]\npython = '3.12'\n\n[build-system]"),
+    ],
+)
+def test_non_dependency_edits_do_not_change_a_byte(project, poetry_cli, name, old, new) -> None:
+    root = project(name)
+    assert poetry_cli(root, "docker build-context").status == 0
+    before = {p.name: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).iterdir()}
+    set_in_pyproject(root, old, new)
+    (root / "README.rst").write_text("readme\n")
+    assert poetry_cli(root, "docker build-context --check").status == 0
+    assert poetry_cli(root, "docker build-context").status == 0
+    after = {p.name: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).iterdir()}
+    assert after == before
+
+
+def test_check_reports_differences_and_writes_nothing(project, poetry_cli) -> None:
+    root = project("classic")
+    run = poetry_cli(root, "docker build-context --check")
+    assert run.status == 1
+    assert "pyproject.toml is missing" in run.error and "poetry.lock is missing" in run.error
+    assert not (root / DEFAULT_STUB_DIR).exists()
+
+    assert poetry_cli(root, "docker build-context").status == 0
+    run = poetry_cli(root, "docker build-context --check")
+    assert (run.status, run.output.strip()) == (0, f"The dependency stub in {DEFAULT_STUB_DIR}/ is up to date.")
+
+    (root / DEFAULT_STUB_DIR / "poetry.lock").write_text("stale")
+    run = poetry_cli(root, "docker build-context --check")
+    assert run.status == 1
+    assert "poetry.lock differs" in run.error
+    assert len(run.error.strip().splitlines()) == 1
+
+
+def test_output_option(project, poetry_cli) -> None:
+    root = project("classic")
+    run = poetry_cli(root, "docker build-context --output docker/stub")
+    assert run.status == 0
+    assert "docker/stub/" in run.output
+    assert (root / "docker/stub/poetry.lock").exists()
+
+
+def test_no_pyproject(tmp_path, poetry_cli) -> None:
+    run = poetry_cli(tmp_path, "docker build-context")
+    assert_one_line_error(run, "pyproject.toml")
+    assert not (tmp_path / DEFAULT_STUB_DIR).exists()
+
+
+def test_invalid_toml(project, poetry_cli) -> None:
+    root = project("classic")
+    (root / "pyproject.toml").write_text("[tool.poetry\nname = ")
+    run = poetry_cli(root, "docker build-context")
+    assert_one_line_error(run, "pyproject.toml")
+    assert not (root / DEFAULT_STUB_DIR).exists()
+
+
+def test_no_lock(project, poetry_cli) -> None:
+    root = project("classic")
+    (root / "poetry.lock").unlink()
+    run = poetry_cli(root, "docker build-context")
+    assert_one_line_error(run, "No poetry.lock", "poetry lock")
+    assert not (root / DEFAULT_STUB_DIR).exists()
+
+
+def test_stale_lock(project, poetry_cli) -> None:
+    root = project("classic")
+    set_in_pyproject(root, 'six = ">=1.16"', 'six = ">=1.16"\nidna = "*"')
+    run = poetry_cli(root, "docker build-context")
+    assert_one_line_error(run, "poetry.lock is out of date", "poetry lock")
+    assert not (root / DEFAULT_STUB_DIR).exists()
+
+
+def test_unwritable_output(project, poetry_cli) -> None:
+    root = project("classic")
+    (root / "blocker").write_text("a file, not a directory")
+    run = poetry_cli(root, "docker build-context --output blocker/stub")
+    assert_one_line_error(run, "Cannot write", "--output")
+
+
+@pytest.mark.parametrize(
+    ("dependency", "kind"),
+    [('{ path = "../lib" }', "path"), ('{ git = "https://example.com/lib.git" }', "git")],
+)
+def test_path_and_git_dependencies_are_not_supported_yet(project, poetry_cli, dependency, kind) -> None:
+    root = project("classic")
+    lock = (root / "poetry.lock").read_text()
+    (root / "poetry.lock").write_text(
+        lock.replace(
+            'name = "six"',
+            'name = "six"\n[package.source]\ntype = "directory"\nurl = "../lib"'
+            if kind == "path"
+            else 'name = "six"\n[package.source]\ntype = "git"\nurl = "https://example.com/lib.git"',
+            1,
+        )
+    )
+    run = poetry_cli(root, "docker build-context")
+    assert_one_line_error(run, f"six is a {kind} dependency", "not supported yet")
