@@ -35,3 +35,21 @@ def relock(root: Path) -> None:
         re.sub(r'content-hash = "[0-9a-f]+"', f'content-hash = "{content_hash}"', lock.read_text())
     )
     assert Factory().create_poetry(root).locker.is_fresh()
+
+
+def mirror_url() -> str:
+    """The package index this machine reaches, for poetry-plugin-pypi-mirror (never hard-coded)."""
+    import os
+
+    url = os.environ.get("PYPI_MIRROR_URL") or os.environ.get("POETRY_PYPI_MIRROR_URL")
+    if url:
+        return url
+    from pip._internal.models.index import PyPI
+
+    return PyPI.simple_url
+
+
+def poetry_executable() -> str:
+    import sys
+
+    return str(Path(sys.executable).parent / "poetry")

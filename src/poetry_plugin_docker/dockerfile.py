@@ -288,11 +288,12 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
     add("# Use the virtualenv; log straight to stdout; the image is read-only for the app user.")
     add("ENV " + " \\\n    ".join(env))
     if plan.package_mode:
-        add("# The project alone as a small layer on top; the wheel is mounted, so it does not stay behind.")
-        add(f"RUN --mount=type=bind,from=wheel,source={DIST_DIR},target={DIST_DIR} \\")
+        add("# The project alone as a small layer on top. The wheel is mounted on /mnt, a directory")
+        add("# the image already has, so neither the wheel nor a mount point stays behind.")
+        add(f"RUN --mount=type=bind,from=wheel,source={DIST_DIR},target=/mnt \\")
         add(
             "    python -m pip install --no-deps --no-index --no-cache-dir "
-            f"--disable-pip-version-check {DIST_DIR}/*.whl"
+            "--disable-pip-version-check /mnt/*.whl"
         )
     else:
         add("# package-mode = false: the application's files, after the dependencies.")
