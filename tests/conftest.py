@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -31,7 +30,3 @@ def project(tmp_path: Path) -> Callable[[str], Path]:
         return copy_project(source, tmp_path / name)
 
     return make
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -53,3 +53,9 @@ def poetry_executable() -> str:
     import sys
 
     return str(Path(sys.executable).parent / "poetry")
+
+
+def in_ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import in_ci
-from helpers import mirror_url, poetry_executable, set_in_pyproject
+from helpers import in_ci, mirror_url, poetry_executable, set_in_pyproject
 
 pytestmark = pytest.mark.docker
 
