@@ -1,24 +1,10 @@
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Callable
 
 import pytest
-
-TESTS = Path(__file__).parent
-REPO = TESTS.parent
-FIXTURES = TESTS / "fixtures"
-EXAMPLE = REPO / "examples" / "fastapi-service"
-
-
-def copy_project(source: Path, destination: Path) -> Path:
-    shutil.copytree(
-        source,
-        destination,
-        ignore=shutil.ignore_patterns(".venv", "__pycache__", ".docker-deps", "Dockerfile", "dist"),
-    )
-    return destination
+from helpers import EXAMPLE, FIXTURES, copy_project
 
 
 @pytest.fixture

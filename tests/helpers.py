@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
+
+TESTS = Path(__file__).parent
+REPO = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+EXAMPLE = REPO / "examples" / "fastapi-service"
+
+
+def copy_project(source: Path, destination: Path) -> Path:
+    shutil.copytree(
+        source,
+        destination,
+        ignore=shutil.ignore_patterns(".venv", "__pycache__", ".docker-deps", "Dockerfile", "dist"),
+    )
+    return destination
 
 
 def set_in_pyproject(root: Path, old: str, new: str) -> None:

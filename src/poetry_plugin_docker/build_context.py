@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from poetry_plugin_docker.files import differing_files, write_files_atomically
+from poetry_plugin_docker.files import shown as shown_path
 from poetry_plugin_docker.project import Project
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.stub import render_stub
@@ -12,7 +13,7 @@ from poetry_plugin_docker.stub import render_stub
 
 def write_build_context(project: Project, output: Path, *, check: bool = False) -> Result:
     files = render_stub(project.pyproject, project.lock).files()
-    shown = _shown(output, project.root)
+    shown = shown_path(output, project.root) + "/"
     if check:
         differences = differing_files(output, files)
         if differences:
@@ -24,10 +25,3 @@ def write_build_context(project: Project, output: Path, *, check: bool = False) 
         return Result(True, f"The dependency stub in {shown} is up to date.")
     write_files_atomically(output, files, "--output")
     return Result(True, f"Wrote the dependency stub to {shown} ({', '.join(files)}).")
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve())) + "/"
-    except ValueError:
-        return str(path) + "/"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from poetry_plugin_docker import __version__
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.files import shown
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import Selection
 
@@ -387,9 +388,9 @@ def write_dockerfile(
 
     if check:
         if existing == text:
-            return Result(True, f"{output.name} is up to date.")
+            return Result(True, f"{shown(output, project.root)} is up to date.")
         state = "is missing" if existing is None else "differs from what would be generated"
-        return Result(False, f"{output} {state}. Run `{options.regenerate_command}`.")
+        return Result(False, f"{shown(output, project.root)} {state}. Run `{options.regenerate_command}`.")
 
     if existing is not None and not force:
         problem = overwrite_problem(existing)
@@ -399,7 +400,7 @@ def write_dockerfile(
                 "Pass --force to replace it, or --output to write elsewhere."
             )
     write_files_atomically(output.parent, {output.name: text.encode("utf-8")}, "--output")
-    message = f"Wrote {output}."
+    message = f"Wrote {shown(output, project.root)}."
     if not (project.root / options.stub_dir / "poetry.lock").exists():
         message += f" Run `poetry docker build-context` to write the stub it copies ({options.stub_dir}/)."
     return Result(True, message)

@@ -55,3 +55,11 @@ def differing_files(directory: Path, files: dict[str, bytes]) -> list[str]:
         except OSError as error:
             differing.append(f"{name} is unreadable ({error.strerror})")
     return differing
+
+
+def shown(path: Path, root: Path) -> str:
+    """A path as the user thinks of it: relative to the project root when inside it."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)

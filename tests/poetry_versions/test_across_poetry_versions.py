@@ -16,8 +16,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_project, FIXTURES
-from helpers import mirror_url
+from helpers import FIXTURES, REPO, copy_project, mirror_url
 
 pytestmark = pytest.mark.poetry_versions
 

@@ -1,0 +1,52 @@
+"""How much `poetry docker build-context` adds to Poetry's own start-up.
+
+Runs `poetry --version` and `poetry docker build-context` on a copy of the
+bundled example, interleaved, and compares their medians (same machine, same
+run). The budget is 150 ms.
+
+    poetry run python benchmarks/startup.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUDGET_MS = 150.0
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    poetry = str(Path(sys.executable).parent / "poetry")
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(scratch) / "fastapi-service"
+        shutil.copytree(REPO / "examples" / "fastapi-service", project)
+        baseline, ours = [], []
+        for _ in range(args.runs):
+            baseline.append(timed([poetry, "--version"], project))
+            ours.append(timed([poetry, "docker", "build-context"], project))
+    base, plugin = statistics.median(baseline), statistics.median(ours)
+    added = plugin - base
+    print(f"poetry --version:            median {base:7.1f} ms over {args.runs} runs")
+    print(f"poetry docker build-context: median {plugin:7.1f} ms over {args.runs} runs")
+    print(f"added by build-context:      {added:7.1f} ms (budget {BUDGET_MS:.0f} ms), ratio {plugin / base:.2f}")
+    return 0 if added <= BUDGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
