@@ -16,3 +16,7 @@ def project(tmp_path: Path) -> Callable[[str], Path]:
         return copy_project(source, tmp_path / name)
 
     return make
+
+
+# The fixture projects have tests of their own; they are data here, not tests to run.
+collect_ignore = ["fixtures"]

@@ -62,6 +62,10 @@ class Build:
     def cached(self, text: str) -> bool:
         return f"\n{self.step_id(text)} CACHED" in self.log
 
+    def step_log(self, text: str) -> str:
+        step = self.step_id(text)
+        return "\n".join(line for line in self.log.splitlines() if line.startswith(step + " "))
+
 
 class Project:
     def __init__(self, root: Path, docker: str, name: str) -> None:
@@ -156,6 +160,8 @@ def test_release_cycle(project, docker, name, distribution, module) -> None:
 
 
 def _release_cycle(app: Project, distribution: str, module: str) -> None:
+    # A version no earlier run used, so that BuildKit's cache cannot hold this run's project layers.
+    app.poetry("version", f"1.{time.time_ns()}.0")
     # 1. The image builds, runs as a non-root numeric user, and holds only the venv.
     first = app.build()
     facts = json.loads(app.python(first.tag, INSPECT_IMAGE % (distribution, distribution)))
@@ -193,9 +199,14 @@ def _release_cycle(app: Project, distribution: str, module: str) -> None:
     assert app.layers(third.tag)[:-1] == after[:-1]
 
     # 4. A new main dependency: the dependency step reruns and the package imports.
-    app.poetry("add", "--lock", "six>=1.16")
+    # The never-released exclusion makes this run's lock unique, so no earlier run's cache can match.
+    stub_before = (app.root / ".docker-deps" / "poetry.lock").read_bytes()
+    app.poetry("add", "--lock", f"six>=1.16,!=1.9999.{time.time_ns()}")
     fourth = app.build()
-    assert not fourth.cached(DEPENDENCY_STEP), "a new dependency must rebuild the dependency layer"
+    assert (app.root / ".docker-deps" / "poetry.lock").read_bytes() != stub_before
+    assert not fourth.cached(DEPENDENCY_STEP), (
+        f"a new dependency must rebuild the dependency layer:\n{fourth.step_log(DEPENDENCY_STEP)}"
+    )
     assert app.python(fourth.tag, "import six; print(six.__name__)") == "six"
 
 
