@@ -115,7 +115,7 @@ def test_non_dependency_edits_never_change_the_stub(edits, rotation) -> None:
 DEPENDENCY_EDITS = [
     lambda d, s: d["project"]["dependencies"].append(f"pkg-{s}>=1"),
     lambda d, s: d["project"]["dependencies"].__setitem__(0, f"six>={s}"),
-    lambda d, s: d["project"].__setitem__("requires-python", f">=3.{s}"),
+    lambda d, s: d["project"].__setitem__("requires-python", f">=3.{s + 10}"),  # base: >=3.9
     lambda d, s: d["project"]["optional-dependencies"].__setitem__(f"extra{s}", [f"pkg-{s}"]),
     lambda d, s: d["dependency-groups"]["test"].append(f"pkg-{s}"),
     lambda d, s: d["dependency-groups"].__setitem__(f"g{s}", [f"pkg-{s}"]),
