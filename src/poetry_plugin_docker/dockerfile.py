@@ -118,7 +118,9 @@ def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfileP
         syntax=None if options.syntax.lower() == "none" else options.syntax,
         poetry_requirements=(
             f"poetry=={_installed_version('poetry')}",
-            *(_pinned(spec) for spec in options.builder_plugins),
+            *dict.fromkeys(
+                _pinned(spec) for spec in (*project.required_plugins, *options.builder_plugins)
+            ),
         ),
         build_args=tuple(dict.fromkeys(_checked_build_arg(arg) for arg in options.build_args)),
         stub_dir=stub_dir,

@@ -97,7 +97,26 @@ class Project:
             )
         project = cls(poetry, pyproject_path.parent, pyproject, Path(locker.lock).read_bytes())
         project.refuse_unsupported_sources()
+        project.config  # noqa: B018 - a bad [tool.poetry-plugin-docker] table fails early
         return project
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        from poetry_plugin_docker.config import read_config
+
+        return read_config(self.pyproject)
+
+    @property
+    def required_plugins(self) -> list[str]:
+        """[tool.poetry.requires-plugins] as pip requirements (name, then constraint)."""
+        from poetry.core.factory import Factory
+
+        plugins = self.pyproject.get("tool", {}).get("poetry", {}).get("requires-plugins", {})
+        requirements = []
+        for name, constraint in plugins.items():
+            dependency = Factory.create_dependency(name, constraint)
+            requirements.append(dependency.to_pep_508().replace(" (", "").replace(")", "", 1))
+        return requirements
 
     @cached_property
     def lock_data(self) -> dict[str, Any]:

@@ -161,3 +161,51 @@ def test_bad_option_values(project, poetry_cli) -> None:
     assert_one_line_error(poetry_cli(root, "docker dockerfile --build-arg A=b"), "--build-arg A=b")
     assert_one_line_error(poetry_cli(root, "docker dockerfile --entrypoint nope"), "--entrypoint nope")
     assert not (root / "Dockerfile").exists()
+
+
+CONFIG = """
+[tool.poetry-plugin-docker]
+stub-dir = "docker/deps"
+dockerfile = "docker/Dockerfile"
+with = ["dev"]
+python = "3.12"
+syntax = "none"
+builder-plugins = ["poetry-plugin-pypi-mirror"]
+build-args = ["POETRY_PYPI_MIRROR_URL"]
+"""
+
+
+def test_configuration_table_sets_every_default_and_flags_override_it(project, poetry_cli) -> None:
+    root = project("pep621-src")
+    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text() + CONFIG)
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert (root / "docker/deps/poetry.lock").exists()
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    text = (root / "docker/Dockerfile").read_text()
+    assert not text.startswith("# syntax")
+    assert "FROM python:3.12-slim AS runtime" in text
+    assert "COPY docker/deps/pyproject.toml docker/deps/poetry.lock /app/" in text
+    assert "--only main,dev" in text and "ARG POETRY_PYPI_MIRROR_URL" in text
+    assert "# Regenerate: poetry docker dockerfile\n" in text
+
+    run = poetry_cli(root, "docker dockerfile --python 3.13 --only main")
+    assert run.status == 0, run.error
+    text = (root / "docker/Dockerfile").read_text()
+    assert "FROM python:3.13-slim AS runtime" in text and "--only main\n" in text
+
+
+def test_bad_configuration_is_one_line(project, poetry_cli) -> None:
+    root = project("classic")
+    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text() + '\n[tool.poetry-plugin-docker]\npyton = "3.12"\n')
+    assert_one_line_error(poetry_cli(root, "docker dockerfile"), "Unknown key 'pyton'")
+    assert_one_line_error(poetry_cli(root, "docker build-context"), "Unknown key 'pyton'")
+
+
+def test_requires_plugins_are_installed_in_the_builder(project, poetry_cli) -> None:
+    root = project("classic")
+    set_in_pyproject(root, "[tool.poetry.scripts]", '[tool.poetry.requires-plugins]\npoetry-plugin-export = ">=1.8,<2"\n\n[tool.poetry.scripts]')
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    assert "'poetry-plugin-export>=1.8,<2'" in (root / "Dockerfile").read_text()
+    assert hadolint(root / "Dockerfile").stdout == ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from cleo.formatters.formatter import Formatter
 from poetry.console.commands.command import Command
@@ -39,6 +39,9 @@ class DockerCommand(Command):
             directory = self.io.input.option("directory")
         return Path(directory or Path.cwd()).resolve()
 
-    def project_path(self, project: Project, option: str) -> Path:
-        """An option's path, relative to the project root unless absolute."""
-        return project.root / Path(self.option(option))
+    def setting(self, project: Project, option: str, key: str, default: Any = None) -> Any:
+        """An option from the command line, else from [tool.poetry-plugin-docker], else the default."""
+        value = self.option(option)
+        if value not in (None, [], False):
+            return value
+        return project.config.get(key, default)

@@ -16,9 +16,9 @@ class BuildContextCommand(DockerCommand):
         option(
             "output",
             "o",
-            "Directory to write the stub to, relative to the project root.",
+            "Directory to write the stub to, relative to the project root "
+            f"[default: stub-dir in [tool.poetry-plugin-docker], else {DEFAULT_STUB_DIR}].",
             flag=False,
-            default=DEFAULT_STUB_DIR,
         ),
         option(
             "check",
@@ -32,6 +32,8 @@ class BuildContextCommand(DockerCommand):
 
         return self.run_with_project(
             lambda project: write_build_context(
-                project, self.project_path(project, "output"), check=self.option("check")
+                project,
+                project.root / self.setting(project, "output", "stub-dir", DEFAULT_STUB_DIR),
+                check=self.option("check"),
             )
         )

@@ -11,8 +11,9 @@ DEFAULT_OUTPUT = "Dockerfile"
 DEFAULT_SYNTAX = "docker/dockerfile:1"
 
 
-def _value(name: str, description: str, default: str | None = None) -> object:
-    return option(name, None, description, flag=False, default=default)
+def _value(name: str, description: str) -> object:
+    # No cleo default: an option not given falls back to [tool.poetry-plugin-docker].
+    return option(name, None, description, flag=False)
 
 
 def _repeatable(name: str, description: str, shortcut: str | None = None) -> object:
@@ -25,11 +26,10 @@ class DockerfileCommand(DockerCommand):
         "Write a multi-stage Dockerfile whose dependency layer stays cached across releases."
     )
     options = [  # noqa: RUF012
-        _value("output", "File to write, relative to the project root.", DEFAULT_OUTPUT),
+        _value("output", f"File to write, relative to the project root [default: {DEFAULT_OUTPUT}]."),
         _value(
             "stub-dir",
-            "Where the dependency stub lives, relative to the project root.",
-            DEFAULT_STUB_DIR,
+            f"Where the dependency stub lives, relative to the project root [default: {DEFAULT_STUB_DIR}].",
         ),
         _repeatable("with", "Also install these dependency groups."),
         _repeatable("without", "Do not install these dependency groups."),
@@ -42,8 +42,7 @@ class DockerfileCommand(DockerCommand):
         _value("entrypoint", "The script to run (default: the project's first script)."),
         _value(
             "syntax",
-            "Dockerfile frontend for the `# syntax=` line; `none` omits the line.",
-            DEFAULT_SYNTAX,
+            f"Dockerfile frontend for the `# syntax=` line; `none` omits the line [default: {DEFAULT_SYNTAX}].",
         ),
         _repeatable(
             "builder-plugin",
@@ -64,35 +63,55 @@ class DockerfileCommand(DockerCommand):
         from poetry_plugin_docker.selection import select
 
         def work(project):  # type: ignore[no-untyped-def]
+            def setting(option: str, key: str | None = None, default: object = None):  # type: ignore[no-untyped-def]
+                return self.setting(project, option, key or option, default)
+
             options = DockerfileOptions(
-                stub_dir=self.option("stub-dir"),
+                stub_dir=setting("stub-dir", default=DEFAULT_STUB_DIR),
                 selection=select(
                     project.group_names,
                     project.extra_names,
-                    with_groups=self.option("with"),
-                    without_groups=self.option("without"),
-                    only_groups=self.option("only"),
-                    extras=self.option("extras"),
-                    all_extras=self.option("all-extras"),
+                    **self._selection_settings(project),
                 ),
-                python=self.option("python"),
-                base_image=self.option("base-image"),
-                runtime_image=self.option("runtime-image"),
-                entrypoint=self.option("entrypoint"),
-                syntax=self.option("syntax"),
-                builder_plugins=tuple(self.option("builder-plugin")),
-                build_args=tuple(self.option("build-arg")),
+                python=setting("python"),
+                base_image=setting("base-image"),
+                runtime_image=setting("runtime-image"),
+                entrypoint=setting("entrypoint"),
+                syntax=setting("syntax", default=DEFAULT_SYNTAX),
+                builder_plugins=tuple(setting("builder-plugin", "builder-plugins", [])),
+                build_args=tuple(setting("build-arg", "build-args", [])),
                 regenerate_command=self._regenerate_command(),
             )
             return write_dockerfile(
                 project,
                 options,
-                self.project_path(project, "output"),
+                project.root / setting("output", "dockerfile", DEFAULT_OUTPUT),
                 check=self.option("check"),
                 force=self.option("force"),
             )
 
         return self.run_with_project(work)
+
+    def _selection_settings(self, project) -> dict[str, object]:  # type: ignore[no-untyped-def]
+        """Groups and extras: the command line's choice replaces the table's as a whole."""
+        groups = ("with", "without", "only")
+        extras = ("extras", "all-extras")
+        settings = {}
+        for names in (groups, extras):
+            source = (
+                {name: self.option(name) for name in names}
+                if any(self.option(name) for name in names)
+                else project.config
+            )
+            for name in names:
+                settings[name] = source.get(name) or ([] if name != "all-extras" else False)
+        return {
+            "with_groups": settings["with"],
+            "without_groups": settings["without"],
+            "only_groups": settings["only"],
+            "extras": settings["extras"],
+            "all_extras": settings["all-extras"],
+        }
 
     def _regenerate_command(self) -> str:
         """This command line with its options (but not --check/--force), for the file header."""
