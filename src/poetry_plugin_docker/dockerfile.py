@@ -377,22 +377,29 @@ def write_dockerfile(
     check: bool = False,
     force: bool = False,
 ) -> Result:
+    """Write (or --check) the Dockerfile and the .dockerignore of the build context."""
+    from poetry_plugin_docker.dockerignore import render_dockerignore
     from poetry_plugin_docker.files import write_files_atomically
 
-    text = render_dockerfile(plan_dockerfile(project, options))
-    try:
-        existing: str | None = output.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        existing = None  # writing reports the problem, if there is one
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise UserError(f"Cannot read {output}: {reason}. Choose another --output.") from None
+    plan = plan_dockerfile(project, options)
+    text = render_dockerfile(plan)
+    existing = _read(output)
+    ignore_file = project.root / ".dockerignore"
+    ignore_existing = _read(ignore_file)
+    ignore_text = render_dockerignore(
+        ignore_existing, [plan.stub_dir, *plan.copied_files, *plan.copied_dirs]
+    )
+    names = f"{shown(output, project.root)} and .dockerignore"
 
     if check:
-        if existing == text:
-            return Result(True, f"{shown(output, project.root)} is up to date.")
-        state = "is missing" if existing is None else "differs from what would be generated"
-        return Result(False, f"{shown(output, project.root)} {state}. Run `{options.regenerate_command}`.")
+        stale = [
+            f"{shown(path, project.root)} {'is missing' if old is None else 'differs'}"
+            for path, old, new in ((output, existing, text), (ignore_file, ignore_existing, ignore_text))
+            if old != new
+        ]
+        if not stale:
+            return Result(True, f"{names} are up to date.")
+        return Result(False, f"{'; '.join(stale)}. Run `{options.regenerate_command}`.")
 
     if existing is not None and not force:
         problem = overwrite_problem(existing)
@@ -402,7 +409,18 @@ def write_dockerfile(
                 "Pass --force to replace it, or --output to write elsewhere."
             )
     write_files_atomically(output.parent, {output.name: text.encode("utf-8")}, "--output")
-    message = f"Wrote {shown(output, project.root)}."
+    write_files_atomically(project.root, {".dockerignore": ignore_text.encode("utf-8")}, "--output")
+    message = f"Wrote {names}."
     if not (project.root / options.stub_dir / "poetry.lock").exists():
         message += f" Run `poetry docker build-context` to write the stub it copies ({options.stub_dir}/)."
     return Result(True, message)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # writing reports the problem, if there is one
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UserError(f"Cannot read {path}: {reason}. Fix or remove it, or choose another --output.") from None

@@ -209,3 +209,17 @@ def test_requires_plugins_are_installed_in_the_builder(project, poetry_cli) -> N
     assert run.status == 0, run.error
     assert "'poetry-plugin-export>=1.8,<2'" in (root / "Dockerfile").read_text()
     assert hadolint(root / "Dockerfile").stdout == ""
+
+
+def test_dockerignore_is_written_and_merged_into_a_hand_written_one(project, poetry_cli) -> None:
+    root = project("pep621-src")
+    (root / ".dockerignore").write_text("# ours\n.*\nsrc\nnotes.txt\n")
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    assert "Wrote Dockerfile and .dockerignore." in run.output
+    text = (root / ".dockerignore").read_text()
+    assert text.startswith("# ours\n.*\nsrc\nnotes.txt\n")
+    assert "!.docker-deps\n" in text and "!src\n" in text
+    assert poetry_cli(root, "docker dockerfile --check").status == 0
+    (root / ".dockerignore").write_text("# ours\n.*\n")
+    assert_one_line_error(poetry_cli(root, "docker dockerfile --check"), ".dockerignore differs")

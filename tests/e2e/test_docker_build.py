@@ -237,8 +237,15 @@ def test_example_serves_http(project, docker) -> None:
 
 def test_non_package_application(project, docker) -> None:
     app = Project(project("non-package"), docker, "non-package")
+    # A hand-written .dockerignore that would hide the stub, and local state that must stay out.
+    (app.root / ".dockerignore").write_text(".*\n")
+    (app.root / "webapp" / "__pycache__").mkdir()
+    (app.root / "webapp" / "__pycache__" / "settings.cpython-311.pyc").write_bytes(b"stale")
     try:
         build = app.build()
+        assert app.python(build.tag, "import os; print(sorted(os.listdir('/app/webapp')))") == (
+            "['__init__.py', 'settings.py']"
+        )
         assert app.python(build.tag, "import webapp.settings as s; print(s.GREETING)") == "hello from webapp"
         output = subprocess.run(
             [docker, "run", "--rm", "--network=none", build.tag, "python", "manage.py"],
