@@ -13,7 +13,7 @@ def project(tmp_path: Path) -> Callable[[str], Path]:
 
     def make(name: str) -> Path:
         source = EXAMPLE if name == "example" else FIXTURES / name
-        return copy_project(source, tmp_path / name)
+        return copy_project(source, tmp_path / name.replace("/", "-"))
 
     return make
 

@@ -13,12 +13,20 @@ EXAMPLE = REPO / "examples" / "fastapi-service"
 
 
 def copy_project(source: Path, destination: Path) -> Path:
-    shutil.copytree(
-        source,
-        destination,
-        ignore=shutil.ignore_patterns(".venv", "__pycache__", ".docker-deps", "Dockerfile", "dist"),
-    )
+    """Copy a fixture; for a service of a fixture monorepo ("monorepo/services/api"),
+    copy the whole repository beside `destination` and return the service's path in it."""
+    relative = source.relative_to(FIXTURES) if source.is_relative_to(FIXTURES) else None
+    if relative is not None and len(relative.parts) > 1:
+        repository = destination.parent / relative.parts[0]
+        _copy_tree(FIXTURES / relative.parts[0], repository)
+        return repository.joinpath(*relative.parts[1:])
+    _copy_tree(source, destination)
     return destination
+
+
+def _copy_tree(source: Path, destination: Path) -> None:
+    generated = (".venv", "__pycache__", ".docker-deps", "Dockerfile", ".dockerignore", "dist")
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns(*generated))
 
 
 def set_in_pyproject(root: Path, old: str, new: str) -> None:

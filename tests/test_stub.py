@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import tomllib
 
-from poetry_plugin_docker.stub import HEADER, render_stub, stub_pyproject_data
+import copy
+
+from poetry_plugin_docker.stub import HEADER, render_stub_pyproject, stub_pyproject_data
 
 FULL = {
     "project": {
@@ -72,13 +74,17 @@ def test_keeps_exactly_the_hashed_keys_and_package_mode_false() -> None:
     }
 
 
-def test_rendered_stub_parses_to_the_stub_data_and_copies_the_lock() -> None:
-    lock = b"# lock\n[metadata]\ncontent-hash = 'x'\n"
-    stub = render_stub(FULL, lock)
-    assert stub.pyproject.startswith(HEADER)
-    assert tomllib.loads(stub.pyproject) == stub_pyproject_data(FULL)
-    assert stub.lock is lock
-    assert "1.2.3" not in stub.pyproject
+def test_rendered_stub_parses_to_the_stub_data() -> None:
+    text = render_stub_pyproject(stub_pyproject_data(FULL))
+    assert text.startswith(HEADER)
+    assert tomllib.loads(text) == stub_pyproject_data(FULL)
+    assert "1.2.3" not in text
+
+
+def test_the_stub_data_is_a_copy() -> None:
+    original = copy.deepcopy(FULL)
+    stub_pyproject_data(FULL)["tool"]["poetry"]["dependencies"]["six"] = "edited"
+    assert FULL == original
 
 
 def test_classic_project_has_no_project_table() -> None:

@@ -13,9 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from poetry.packages.locker import Locker
 
-from poetry_plugin_docker.stub import render_stub
-
-LOCK = b"# lock\n"
+from poetry_plugin_docker.stub import render_stub_pyproject, stub_pyproject_data
 
 BASE: dict[str, Any] = {
     "project": {
@@ -95,7 +93,7 @@ def reorder(document: Any, rotation: int) -> Any:
 
 def stub_of(document: dict[str, Any]) -> str:
     # Through a real TOML file, the way the command reads it.
-    return render_stub(tomllib.loads(tomlkit.dumps(document)), LOCK).pyproject
+    return render_stub_pyproject(stub_pyproject_data(tomllib.loads(tomlkit.dumps(document))))
 
 
 @settings(max_examples=150, deadline=None)

@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
-from poetry_plugin_docker.project import Project
+from poetry_plugin_docker.path_dependencies import (
+    lock_without_develop,
+    needed_path_dependencies,
+    stub_layout,
+    without_develop,
+)
+from poetry_plugin_docker.project import Project, poetry_content_hash
 from poetry_plugin_docker.result import Result
-from poetry_plugin_docker.stub import render_stub
+from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT, render_stub_pyproject, stub_pyproject_data
 
 
-def write_build_context(project: Project, output: Path, *, check: bool = False) -> Result:
-    files = render_stub(project.pyproject, project.lock).files()
+def stub_files(project: Project, groups: Iterable[str] | None) -> dict[str, bytes]:
+    """The stub's files by path inside the stub directory."""
+    data = stub_pyproject_data(project.pyproject)
+    lock = project.lock
+    if without_develop(data["tool"]["poetry"]):
+        lock = lock_without_develop(lock, poetry_content_hash(data))
+    dependencies = needed_path_dependencies(project.lock_data, project.root, groups)
+    project_dir, dependency_files = stub_layout(project.root, dependencies)
+    prefix = "" if project_dir == "." else f"{project_dir}/"
+    return {
+        f"{prefix}{STUB_PYPROJECT}": render_stub_pyproject(data).encode("utf-8"),
+        f"{prefix}{STUB_LOCK}": lock,
+        **dependency_files,
+    }
+
+
+def write_build_context(
+    project: Project, output: Path, *, groups: Iterable[str] | None = None, check: bool = False
+) -> Result:
+    files = stub_files(project, groups)
     shown = shown_path(output, project.root) + "/"
     if check:
         differences = differing_files(output, files)
@@ -24,4 +49,6 @@ def write_build_context(project: Project, output: Path, *, check: bool = False) 
             )
         return Result(True, f"The dependency stub in {shown} is up to date.")
     write_files_atomically(output, files, "--output")
-    return Result(True, f"Wrote the dependency stub to {shown} ({', '.join(files)}).")
+    carried = len(files) - 2
+    extra = f", and {carried} files of path dependencies" if carried else ""
+    return Result(True, f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock{extra}).")

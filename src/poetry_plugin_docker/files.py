@@ -13,13 +13,16 @@ def write_files_atomically(directory: Path, files: dict[str, bytes], option: str
     """Write every file or none: each goes to a temporary file first, then all are renamed."""
     temporaries: list[tuple[str, Path]] = []
     try:
-        directory.mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
-            handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-            temporaries.append((temporary, directory / name))
+            target = directory / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+            )
+            temporaries.append((temporary, target))
             with os.fdopen(handle, "wb") as stream:
                 stream.write(content)
-            _copy_mode(directory / name, Path(temporary))
+            _copy_mode(target, Path(temporary))
         for temporary, target in temporaries:
             os.replace(temporary, target)
     except OSError as error:

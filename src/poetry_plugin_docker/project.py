@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Poetry itself depends on tomli on these versions
     import tomli as tomllib
 
-UNSUPPORTED_SOURCE_TYPES = {"directory": "path", "file": "path", "git": "git"}
+UNSUPPORTED_SOURCE_TYPES = {"file": "local file", "git": "git"}
 
 
 def poetry_version() -> str:
@@ -69,6 +69,16 @@ def _needs_poetry_2(pyproject: Path) -> str:
         f"{pyproject} uses the PEP 621 [project] table, which needs Poetry 2.0 or newer "
         f"(this is Poetry {poetry_version()}). Upgrade Poetry: poetry self update."
     )
+
+
+def poetry_content_hash(pyproject_data: dict[str, Any]) -> str:
+    """The lock content-hash the running Poetry computes for this pyproject content."""
+    from poetry.packages.locker import Locker
+
+    lock = Path("poetry.lock")
+    if poetry_version().startswith("1."):
+        return Locker(lock, pyproject_data.get("tool", {}).get("poetry", {}))._get_content_hash()
+    return Locker(lock, pyproject_data)._get_content_hash()
 
 
 @dataclass
@@ -129,8 +139,8 @@ class Project:
             if kind:
                 raise UserError(
                     f"{package['name']} is a {kind} dependency ({source.get('url')}); "
-                    "path and git dependencies are not supported yet by poetry-plugin-docker. "
-                    "Publish it to an index, or depend on a released version."
+                    "git and local-file dependencies are not supported yet by poetry-plugin-docker. "
+                    "Publish it to an index, or use a path dependency on its source directory."
                 )
 
     @property

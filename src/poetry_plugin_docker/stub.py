@@ -10,7 +10,7 @@ cached across releases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
 from typing import Any
 
 from poetry_plugin_docker import canonical_toml
@@ -34,17 +34,9 @@ HEADER = (
 )
 
 
-@dataclass(frozen=True)
-class Stub:
-    pyproject: str
-    lock: bytes
-
-    def files(self) -> dict[str, bytes]:
-        return {STUB_PYPROJECT: self.pyproject.encode("utf-8"), STUB_LOCK: self.lock}
-
-
 def stub_pyproject_data(pyproject: dict[str, Any]) -> dict[str, Any]:
-    """The parsed content of the stub pyproject.toml for a parsed pyproject.toml."""
+    """The parsed content of the stub pyproject.toml for a parsed pyproject.toml (a copy)."""
+    pyproject = copy.deepcopy(pyproject)
     stub: dict[str, Any] = {}
 
     project = pyproject.get("project")
@@ -67,6 +59,5 @@ def stub_pyproject_data(pyproject: dict[str, Any]) -> dict[str, Any]:
     return stub
 
 
-def render_stub(pyproject: dict[str, Any], lock: bytes) -> Stub:
-    text = HEADER + "\n" + canonical_toml.dumps(stub_pyproject_data(pyproject))
-    return Stub(pyproject=text, lock=lock)
+def render_stub_pyproject(stub_data: dict[str, Any]) -> str:
+    return HEADER + "\n" + canonical_toml.dumps(stub_data)

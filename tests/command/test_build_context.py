@@ -122,21 +122,74 @@ def test_unwritable_output(project, poetry_cli) -> None:
     assert_one_line_error(run, "Cannot write", "--output")
 
 
-@pytest.mark.parametrize(
-    ("dependency", "kind"),
-    [('{ path = "../lib" }', "path"), ('{ git = "https://example.com/lib.git" }', "git")],
-)
-def test_path_and_git_dependencies_are_not_supported_yet(project, poetry_cli, dependency, kind) -> None:
+def test_git_dependencies_are_not_supported_yet(project, poetry_cli) -> None:
     root = project("classic")
     lock = (root / "poetry.lock").read_text()
     (root / "poetry.lock").write_text(
         lock.replace(
             'name = "six"',
-            'name = "six"\n[package.source]\ntype = "directory"\nurl = "../lib"'
-            if kind == "path"
-            else 'name = "six"\n[package.source]\ntype = "git"\nurl = "https://example.com/lib.git"',
+            'name = "six"\n[package.source]\ntype = "git"\nurl = "https://example.com/lib.git"',
             1,
         )
     )
     run = poetry_cli(root, "docker build-context")
-    assert_one_line_error(run, f"six is a {kind} dependency", "not supported yet")
+    assert_one_line_error(run, "six is a git dependency", "not supported yet")
+
+
+def test_monorepo_path_dependency_is_carried_non_editable(project, poetry_cli) -> None:
+    from poetry.factory import Factory
+
+    root = project("monorepo/services/api")
+    run = poetry_cli(root, "docker build-context")
+    assert run.status == 0, run.error
+    stub = root / DEFAULT_STUB_DIR
+    files = sorted(p.relative_to(stub).as_posix() for p in stub.rglob("*") if p.is_file())
+    assert files == [
+        "libs/core/core/__init__.py",
+        "libs/core/pyproject.toml",
+        "services/api/poetry.lock",
+        "services/api/pyproject.toml",
+    ], "the library's sdist files, not its tests"
+    stub_project = stub / "services" / "api"
+    assert "develop" not in (stub_project / "pyproject.toml").read_text()
+    assert "develop = true" not in (stub_project / "poetry.lock").read_text()
+    # Poetry itself accepts the rewritten lock for the stub.
+    assert Factory().create_poetry(stub_project).locker.is_fresh()
+
+    before = {p: p.read_bytes() for p in stub.rglob("*") if p.is_file()}
+    set_in_pyproject(root, 'version = "1.0.0"', 'version = "1.0.1"')
+    assert poetry_cli(root, "docker build-context --check").status == 0, "a bump changes nothing"
+    library = root.parent.parent / "libs" / "core" / "core" / "__init__.py"
+    library.write_text(library.read_text() + "# changed\n")
+    run = poetry_cli(root, "docker build-context --check")
+    assert_one_line_error(run, "libs/core/core/__init__.py differs")
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert {p: p.read_bytes() for p in stub.rglob("*") if p.is_file()} != before
+
+
+def test_dev_only_path_dependency_is_carried_only_for_the_dev_group(project, poetry_cli) -> None:
+    root = project("monorepo/services/worker")
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert sorted(p.name for p in (root / DEFAULT_STUB_DIR).rglob("*") if p.is_file()) == [
+        "poetry.lock",
+        "pyproject.toml",
+    ]
+    (root / "pyproject.toml").write_text(
+        (root / "pyproject.toml").read_text() + '\n[tool.poetry-plugin-docker]\nwith = ["dev"]\n'
+    )
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert (root / DEFAULT_STUB_DIR / "libs" / "testkit" / "pyproject.toml").exists()
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    text = (root / "Dockerfile").read_text()
+    assert "WORKDIR /src/services/worker" in text and "--only main,dev" in text
+
+
+def test_missing_path_dependency(project, poetry_cli) -> None:
+    root = project("monorepo/services/api")
+    import shutil
+
+    shutil.rmtree(root.parent.parent / "libs" / "core")
+    run = poetry_cli(root, "docker build-context")
+    assert_one_line_error(run, "Path dependency core (../../libs/core) is not a project directory")
+    assert not (root / DEFAULT_STUB_DIR).exists()

@@ -11,7 +11,18 @@ import pytest
 from helpers import assert_one_line_error, relock, set_in_pyproject
 
 MIRROR_ARGS = "--syntax none --builder-plugin poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL"
-SHAPES = ["classic", "pep621-src", "extras-pep621", "extras-poetry", "non-package", "explicit-source", "dependency-groups", "example"]
+SHAPES = [
+    "classic",
+    "pep621-src",
+    "extras-pep621",
+    "extras-poetry",
+    "non-package",
+    "explicit-source",
+    "dependency-groups",
+    "example",
+    "monorepo/services/api",
+    "monorepo/services/worker",
+]
 
 
 def hadolint(path: Path) -> subprocess.CompletedProcess[str]:

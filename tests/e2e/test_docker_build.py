@@ -256,3 +256,46 @@ def test_non_package_application(project, docker) -> None:
         assert listing == "['.venv', 'manage.py', 'webapp']"
     finally:
         app.remove_images()
+
+
+def test_monorepo_path_dependency_is_installed_non_editable(project, docker) -> None:
+    app = Project(project("monorepo/services/api"), docker, "monorepo-api")
+    try:
+        build = app.build()
+        output = subprocess.run(
+            [docker, "run", "--rm", "--network=none", build.tag], capture_output=True, text=True, check=True
+        ).stdout
+        assert output.strip() == "api core example.com"
+        facts = json.loads(
+            app.python(
+                build.tag,
+                "import core, json, os, importlib.metadata as m; print(json.dumps({"
+                "'file': core.__file__, 'sources': [p for p in ('/src', '/libs', '/app/libs') if os.path.exists(p)],"
+                "'pth': [str(f) for f in m.distribution('core').files if str(f).endswith('.pth')]}))",
+            )
+        )
+        assert facts == {"file": "/app/.venv/lib/python3.11/site-packages/core/__init__.py", "sources": [], "pth": []}
+
+        # A version bump of the service keeps the dependency layer; a library change rebuilds it.
+        app.poetry("version", "patch")
+        assert app.build().cached(DEPENDENCY_STEP)
+        library = app.root.parent.parent / "libs" / "core" / "core" / "__init__.py"
+        library.write_text(library.read_text() + f"VARIANT = {time.time_ns()}\n")
+        changed = app.build()
+        assert not changed.cached(DEPENDENCY_STEP)
+        assert app.python(changed.tag, "import core; print(core.VARIANT > 0)") == "True"
+    finally:
+        app.remove_images()
+
+
+def test_monorepo_dev_only_path_dependency(project, docker) -> None:
+    app = Project(project("monorepo/services/worker"), docker, "monorepo-worker")
+    try:
+        build = app.build()
+        output = subprocess.run(
+            [docker, "run", "--rm", "--network=none", build.tag], capture_output=True, text=True, check=True
+        ).stdout
+        assert output.startswith("worker ")
+        assert app.python(build.tag, "import importlib.util as u; print(u.find_spec('testkit'))") == "None"
+    finally:
+        app.remove_images()

@@ -30,6 +30,8 @@ FIXTURES_UNDER_TEST = {
     "non-package": ("1.8", {"six"}),
     "pep621-src": ("2.0", {"idna"}),
     "dependency-groups": ("2.2", {"six"}),
+    "monorepo/services/api": ("1.8", {"core", "idna", "six"}),
+    "monorepo/services/worker": ("1.8", {"six"}),
 }
 
 
@@ -85,7 +87,7 @@ def poetry_cli(request: pytest.FixtureRequest, plugin_wheel: Path):
 def test_stub_is_self_sufficient(poetry_cli, tmp_path: Path, fixture: str) -> None:
     oldest, main_packages = FIXTURES_UNDER_TEST[fixture]
     version = poetry_cli.version
-    root = copy_project(FIXTURES / fixture, tmp_path / fixture)
+    root = copy_project(FIXTURES / fixture, tmp_path / fixture.replace("/", "-"))
     if _version_tuple(version)[:2] < _version_tuple(oldest):
         if oldest == "2.0":
             run = poetry_cli(root, "docker", "build-context")
@@ -108,8 +110,10 @@ def test_stub_is_self_sufficient(poetry_cli, tmp_path: Path, fixture: str) -> No
     assert f"'poetry=={version}'" in (root / "Dockerfile").read_text()
 
     # The stub alone, in a directory of its own, is a project Poetry accepts and installs.
-    alone = tmp_path / "stub-alone"
-    shutil.copytree(root / ".docker-deps", alone)
+    stub = root / ".docker-deps"
+    project_in_stub = next(lock.parent for lock in stub.rglob("poetry.lock")).relative_to(stub)
+    shutil.copytree(stub, tmp_path / "stub-alone")
+    alone = tmp_path / "stub-alone" / project_in_stub
     checked = poetry_cli(alone, "check", "--lock")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     installed = poetry_cli(alone, "install", "--no-root", "--only", "main")
