@@ -28,6 +28,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "syntax": (str, "--syntax"),
     "builder-plugins": (list, "--builder-plugin"),
     "build-args": (list, "--build-arg"),
+    "secret-sources": (list, "--secret-source"),
 }
 _TYPE_NAMES = {str: "a string", list: "a list of strings", bool: "true or false"}
 

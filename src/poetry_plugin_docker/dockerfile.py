@@ -63,6 +63,7 @@ class DockerfileOptions:
     syntax: str = DEFAULT_SYNTAX
     builder_plugins: tuple[str, ...] = ()
     build_args: tuple[str, ...] = ()
+    secret_sources: tuple[str, ...] = ()
     regenerate_command: str = "poetry docker dockerfile"
 
 
@@ -83,6 +84,7 @@ class DockerfilePlan:
     stub_dir: str
     install_options: str
     stub_project_dir: str  # where the project sits inside the stub ("." without path dependencies)
+    secrets: tuple[tuple[str, str, str], ...]  # (BuildKit secret id, username variable, password variable)
     package_mode: bool
     copied_files: tuple[str, ...]  # top-level files the wheel or the application needs
     copied_dirs: tuple[str, ...]  # top-level directories the wheel or the application needs
@@ -128,6 +130,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfileP
         stub_dir=stub_dir,
         install_options=options.selection.install_options(),
         stub_project_dir=_stub_project_dir(project, options.selection),
+        secrets=_secrets(project, options.secret_sources),
         package_mode=project.is_package_mode,
         copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
         copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
@@ -141,6 +144,26 @@ def _stub_project_dir(project: Project, selection: Selection) -> str:
 
     dependencies = needed_path_dependencies(project.lock_data, project.root, selection.groups)
     return project_dir_in_stub(project.root, dependencies)
+
+
+def secret_id(source: str) -> str:
+    """The BuildKit secret that holds `username:password` for a package source."""
+    return re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-") + "-credentials"
+
+
+def _secrets(project: Project, requested: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    from poetry_plugin_docker.project import credential_variable
+
+    names = {str(source.get("name")) for source in project.sources}
+    for name in requested:
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise UserError(f"--secret-source {name} is not a source in pyproject.toml (sources: {known}).")
+    chosen = dict.fromkeys([*project.sources_with_local_credentials(), *requested])
+    return tuple(
+        (secret_id(name), credential_variable(name, "USERNAME"), credential_variable(name, "PASSWORD"))
+        for name in chosen
+    )
 
 
 def choose_python(constraint) -> str:  # type: ignore[no-untyped-def]
@@ -273,19 +296,28 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
     lines.extend(build_args)
     if plan.stub_project_dir == ".":
         add(f"COPY {plan.stub_dir}/pyproject.toml {plan.stub_dir}/poetry.lock {APP_DIR}/")
-        add("# The cache mount keeps downloads out of the image and reuses them on the next build.")
-        add(f"RUN --mount=type=cache,target={POETRY_CACHE_DIR} \\")
-        add(f"    poetry install --no-root {plan.install_options}")
     else:
         add("# The stub carries the path dependencies at their paths relative to the project.")
         add(f"COPY {plan.stub_dir}/ {STUB_SOURCE_DIR}/")
         add(f"WORKDIR {STUB_SOURCE_DIR}/{plan.stub_project_dir}")
         add(f"# Poetry installs into the active virtualenv: {VENV_DIR}, the path the runtime image uses.")
         add(f"ENV VIRTUAL_ENV={VENV_DIR}")
-        add("# The cache mount keeps downloads out of the image and reuses them on the next build.")
-        add(f"RUN --mount=type=cache,target={POETRY_CACHE_DIR} \\")
+    add("# The cache mount keeps downloads out of the image and reuses them on the next build.")
+    if plan.secrets:
+        add("# Index credentials come from BuildKit secrets, for this command only: never in a layer,")
+        add("# an ARG or the image history. Each secret file holds `username:password`.")
+    mounts = [f"--mount=type=cache,target={POETRY_CACHE_DIR}"]
+    mounts += [f"--mount=type=secret,id={sid},required=true" for sid, _, _ in plan.secrets]
+    add("RUN " + " \\\n    ".join(mounts) + " \\")
+    if plan.stub_project_dir != ".":
         add(f"    python -m venv {VENV_DIR} \\")
-        add(f"    && poetry install --no-root {plan.install_options}")
+    prefix = "    && " if plan.stub_project_dir != "." else "    "
+    credentials = []
+    for sid, username, password in plan.secrets:
+        credentials.append(f'{username}="$(cut -d: -f1 /run/secrets/{sid})"')
+        credentials.append(f'{password}="$(cut -d: -f2- /run/secrets/{sid})"')
+    command = " \\\n    ".join([*credentials, f"poetry install --no-root {plan.install_options}"])
+    add(prefix + command)
     add("")
 
     if plan.package_mode:

@@ -71,6 +71,30 @@ def _needs_poetry_2(pyproject: Path) -> str:
     )
 
 
+def credential_variable(source: str, part: str) -> str:
+    """Poetry's environment variable for a source's username or password (Poetry's own rule)."""
+    return f"POETRY_HTTP_BASIC_{source.upper().replace('-', '_')}_{part}"
+
+
+def _sources(pyproject: dict[str, Any]) -> list[dict[str, Any]]:
+    sources = pyproject.get("tool", {}).get("poetry", {}).get("source", [])
+    return [source for source in sources if isinstance(source, dict)]
+
+
+def _refuse_credentials_in_source_urls(pyproject: dict[str, Any]) -> None:
+    from urllib.parse import urlsplit
+
+    for source in _sources(pyproject):
+        parts = urlsplit(str(source.get("url", "")))
+        if parts.username or parts.password:
+            name = str(source.get("name", "?"))
+            raise UserError(
+                f"The URL of source '{name}' in pyproject.toml holds credentials; remove them "
+                f"and give them to Poetry as {credential_variable(name, 'USERNAME')} and "
+                f"{credential_variable(name, 'PASSWORD')} (they would end up in the stub)."
+            )
+
+
 def poetry_content_hash(pyproject_data: dict[str, Any]) -> str:
     """The lock content-hash the running Poetry computes for this pyproject content."""
     from poetry.packages.locker import Locker
@@ -96,6 +120,7 @@ class Project:
         pyproject = read_toml(pyproject_path)
         if "project" in pyproject and poetry_version().startswith("1."):
             raise UserError(_needs_poetry_2(pyproject_path))
+        _refuse_credentials_in_source_urls(pyproject)
         locker = poetry.locker
         if not locker.is_locked():
             raise UserError(
@@ -142,6 +167,27 @@ class Project:
                     "git and local-file dependencies are not supported yet by poetry-plugin-docker. "
                     "Publish it to an index, or use a path dependency on its source directory."
                 )
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        return _sources(self.pyproject)
+
+    def sources_with_local_credentials(self) -> list[str]:
+        """Sources Poetry has credentials for here (environment or Poetry's config)."""
+        import os
+
+        found = []
+        for source in self.sources:
+            name = str(source.get("name", ""))
+            configured = os.environ.get(credential_variable(name, "USERNAME"))
+            if not configured:
+                try:
+                    configured = self.poetry.config.get(f"http-basic.{name}.username")
+                except Exception:  # an older Poetry without that key: not configured
+                    configured = None
+            if configured:
+                found.append(name)
+        return found
 
     @property
     def name(self) -> str:

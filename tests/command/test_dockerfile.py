@@ -234,3 +234,34 @@ def test_dockerignore_is_written_and_merged_into_a_hand_written_one(project, poe
     assert poetry_cli(root, "docker dockerfile --check").status == 0
     (root / ".dockerignore").write_text("# ours\n.*\n")
     assert_one_line_error(poetry_cli(root, "docker dockerfile --check"), ".dockerignore differs")
+
+
+def test_credentials_in_a_source_url_are_refused(project, poetry_cli) -> None:
+    root = project("explicit-source")
+    set_in_pyproject(root, "https://packages.example.com", "https://ci:s3cret@packages.example.com")
+    for command in ("docker build-context", "docker dockerfile"):
+        run = poetry_cli(root, command)
+        assert_one_line_error(run, "source 'internal'", "holds credentials", "POETRY_HTTP_BASIC_INTERNAL_USERNAME")
+        assert "s3cret" not in run.error
+    assert not (root / ".docker-deps").exists() and not (root / "Dockerfile").exists()
+
+
+def test_sources_with_credentials_get_a_secret_mount(project, poetry_cli, monkeypatch) -> None:
+    root = project("explicit-source")
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    assert "type=secret" not in (root / "Dockerfile").read_text()
+    monkeypatch.setenv("POETRY_HTTP_BASIC_INTERNAL_USERNAME", "ci")
+    monkeypatch.setenv("POETRY_HTTP_BASIC_INTERNAL_PASSWORD", "s3cret")
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    text = (root / "Dockerfile").read_text()
+    assert "--mount=type=secret,id=internal-credentials,required=true" in text
+    assert 'POETRY_HTTP_BASIC_INTERNAL_PASSWORD="$(cut -d: -f2- /run/secrets/internal-credentials)"' in text
+    assert "s3cret" not in text and "ARG POETRY_HTTP_BASIC" not in text
+    assert hadolint(root / "Dockerfile").stdout == ""
+
+
+def test_secret_source_option(project, poetry_cli) -> None:
+    root = project("explicit-source")
+    assert poetry_cli(root, "docker dockerfile --secret-source internal").status == 0
+    assert "id=internal-credentials" in (root / "Dockerfile").read_text()
+    assert_one_line_error(poetry_cli(root, "docker dockerfile --secret-source nope"), "--secret-source nope")

@@ -54,6 +54,11 @@ class DockerfileCommand(DockerCommand):
             "Declare ARG NAME in the builder before the dependency install "
             "(e.g. POETRY_PYPI_MIRROR_URL).",
         ),
+        _repeatable(
+            "secret-source",
+            "A package source whose credentials the build gets as the BuildKit secret "
+            "<source>-credentials (sources with credentials configured here are included).",
+        ),
         option("check", None, "Write nothing; exit 1 if the file is not up to date."),
         option("force", None, "Overwrite the file even if it was written or edited by hand."),
     ]
@@ -80,6 +85,7 @@ class DockerfileCommand(DockerCommand):
                 syntax=setting("syntax", default=DEFAULT_SYNTAX),
                 builder_plugins=tuple(setting("builder-plugin", "builder-plugins", [])),
                 build_args=tuple(setting("build-arg", "build-args", [])),
+                secret_sources=tuple(setting("secret-source", "secret-sources", [])),
                 regenerate_command=self._regenerate_command(),
             )
             return write_dockerfile(

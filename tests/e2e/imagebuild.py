@@ -1,0 +1,109 @@
+"""Building generated Dockerfiles with the real engine, and reading the results."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers import mirror_url, poetry_executable
+
+DOCKERFILE_OPTIONS = [
+    "--syntax",
+    "none",  # the built-in frontend: these machines cannot pull docker/dockerfile:1
+    "--builder-plugin",
+    "poetry-plugin-pypi-mirror",
+    "--build-arg",
+    "POETRY_PYPI_MIRROR_URL",
+]
+DEPENDENCY_STEP = "poetry install --no-root"
+PROJECT_STEP = "pip install --no-deps"
+
+
+@dataclass
+class Build:
+    log: str
+    tag: str
+
+    def step_id(self, text: str) -> str:
+        match = re.search(rf"^(#\d+) \[[^\]]+\] [^\n]*{re.escape(text)}", self.log, re.MULTILINE)
+        assert match, f"no step running {text!r} in the build log:\n{self.log}"
+        return match.group(1)
+
+    def cached(self, text: str) -> bool:
+        return f"\n{self.step_id(text)} CACHED" in self.log
+
+    def step_log(self, text: str) -> str:
+        step = self.step_id(text)
+        return "\n".join(line for line in self.log.splitlines() if line.startswith(step + " "))
+
+
+class Project:
+    def __init__(self, root: Path, docker: str, name: str) -> None:
+        self.root, self.docker, self.name = root, docker, name
+        self.env = {**os.environ, "POETRY_PYPI_MIRROR_URL": mirror_url(), "DOCKER_BUILDKIT": "1"}
+        self.builds = 0
+
+    def poetry(self, *args: str) -> str:
+        result = subprocess.run(
+            [poetry_executable(), *args], cwd=self.root, env=self.env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"poetry {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+    @property
+    def version(self) -> str:
+        return self.poetry("version", "--short").strip()
+
+    def build_command(self, tag: str, extra: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+        """Write the stub and the Dockerfile, and return the `docker build` command line."""
+        self.poetry("docker", "build-context")
+        self.poetry("docker", "dockerfile", *DOCKERFILE_OPTIONS)
+        return [
+            self.docker, "build", "--network=host", "--progress=plain",
+            "--build-arg", f"POETRY_PYPI_MIRROR_URL={mirror_url()}",
+            "--build-arg", f"VERSION={self.version}",
+            *extra, "-t", tag, ".",
+        ]  # fmt: skip
+
+    def build(self, extra: list[str] = ()) -> Build:  # type: ignore[assignment]
+        self.builds += 1
+        tag = f"ppd-e2e-{self.name}:{self.builds}"
+        command = self.build_command(tag, list(extra))
+        result = subprocess.run(command, cwd=self.root, env=self.env, capture_output=True, text=True)
+        assert result.returncode == 0, f"docker build failed:\n{result.stderr[-6000:]}"
+        return Build(result.stderr, tag)
+
+    def layers(self, tag: str) -> list[str]:
+        output = self.inspect(tag, "{{json .RootFS.Layers}}")
+        return json.loads(output)
+
+    def inspect(self, tag: str, template: str) -> str:
+        return subprocess.run(
+            [self.docker, "inspect", "--format", template, tag], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    def python(self, tag: str, code: str) -> str:
+        result = subprocess.run(
+            [self.docker, "run", "--rm", "--network=none", "--entrypoint", "python", tag, "-c", code],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def layer_size(self, tag: str, text: str) -> int:
+        history = subprocess.run(
+            [self.docker, "history", "--no-trunc", "--human=false", "--format", "{{.Size}}\t{{.CreatedBy}}", tag],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        sizes = [int(line.split("\t")[0]) for line in history.splitlines() if text in line]
+        assert len(sizes) == 1, history
+        return sizes[0]
+
+    def remove_images(self) -> None:
+        tags = [f"ppd-e2e-{self.name}:{n}" for n in range(1, self.builds + 1)]
+        subprocess.run([self.docker, "rmi", "-f", *tags], capture_output=True)

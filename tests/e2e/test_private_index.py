@@ -1,0 +1,101 @@
+"""A private index with basic auth (pypiserver on loopback): credentials reach the dependency
+install only as a BuildKit secret, and appear in no layer, history or log."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURES, poetry_executable
+from imagebuild import Project
+
+pytestmark = pytest.mark.docker
+USERNAME = "ci"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def private_index(tmp_path: Path):
+    """A pypiserver holding `private-greeting`, requiring basic auth for everything."""
+    from passlib.apache import HtpasswdFile
+
+    password = secrets.token_hex(16)
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    subprocess.run(
+        [poetry_executable(), "build", "--format", "wheel", "--output", str(packages)],
+        cwd=FIXTURES / "private-index" / "private-greeting", check=True, capture_output=True,
+    )  # fmt: skip
+    htpasswd = HtpasswdFile(str(tmp_path / "htpasswd"), new=True)
+    htpasswd.set_password(USERNAME, password)
+    htpasswd.save()
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pypiserver", "run", "--host", "127.0.0.1", "--port", str(port),
+         "--passwords", str(tmp_path / "htpasswd"), "--authenticate", "download,list,update",
+         str(packages)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/simple/"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+        except urllib.error.HTTPError:
+            break  # 401: it is up
+        except OSError:
+            time.sleep(0.1)
+    try:
+        yield url, password
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_credentials_reach_the_install_only_as_a_secret(tmp_path, docker, private_index) -> None:
+    url, password = private_index
+    root = tmp_path / "app"
+    (root / "app").mkdir(parents=True)
+    source = FIXTURES / "private-index" / "app"
+    (root / "app" / "__init__.py").write_bytes((source / "app" / "__init__.py").read_bytes())
+    (root / "pyproject.toml").write_text((source / "pyproject.toml.template").read_text().replace("INDEX_URL", url))
+
+    app = Project(root, docker, "private-index")
+    app.env.update({"POETRY_HTTP_BASIC_INTERNAL_USERNAME": USERNAME, "POETRY_HTTP_BASIC_INTERNAL_PASSWORD": password})
+    app.poetry("lock")
+    secret_file = tmp_path / "internal-credentials"
+    secret_file.write_text(f"{USERNAME}:{password}")
+    try:
+        # Without the secret the build fails, naming it (first, so no cached step hides it).
+        failed = subprocess.run(
+            [*app.build_command("no-secret")], cwd=root, env=app.env, capture_output=True, text=True
+        )
+        assert failed.returncode != 0
+        assert "internal-credentials" in failed.stderr
+
+        build = app.build(extra=["--secret", f"id=internal-credentials,src={secret_file}"])
+        assert app.python(build.tag, "import private_greeting as p; print(p.GREETING)") == (
+            "hello from the private index"
+        )
+        for generated in (root / ".docker-deps" / "pyproject.toml", root / ".docker-deps" / "poetry.lock", root / "Dockerfile"):
+            assert password not in generated.read_text()
+        assert "--mount=type=secret,id=internal-credentials" in (root / "Dockerfile").read_text()
+        assert password not in build.log
+        history = subprocess.run(
+            [docker, "history", "--no-trunc", build.tag], capture_output=True, text=True, check=True
+        ).stdout
+        assert password not in history
+        saved = subprocess.run([docker, "save", build.tag], capture_output=True, check=True).stdout
+        assert len(saved) > 1_000_000 and password.encode() not in saved
+    finally:
+        app.remove_images()
