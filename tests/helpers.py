@@ -82,3 +82,11 @@ def in_ci() -> bool:
     import os
 
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def hadolint(path: Path):  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    executable = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    return subprocess.run([executable, str(path)], capture_output=True, text=True)

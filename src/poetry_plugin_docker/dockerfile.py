@@ -27,6 +27,8 @@ from poetry_plugin_docker.files import shown
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import Selection
 
+from poetry_plugin_docker.project import is_ssh_url
+
 if TYPE_CHECKING:
     from poetry_plugin_docker.project import Project
 
@@ -85,6 +87,8 @@ class DockerfilePlan:
     install_options: str
     stub_project_dir: str  # where the project sits inside the stub ("." without path dependencies)
     secrets: tuple[tuple[str, str, str], ...]  # (BuildKit secret id, username variable, password variable)
+    git_over_ssh: bool  # some git dependency is reached over SSH: forward the build's SSH agent
+    system_git_variable: str  # Poetry's setting for using the git command (which honours GIT_SSH_COMMAND)
     package_mode: bool
     copied_files: tuple[str, ...]  # top-level files the wheel or the application needs
     copied_dirs: tuple[str, ...]  # top-level directories the wheel or the application needs
@@ -131,6 +135,12 @@ def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfileP
         install_options=options.selection.install_options(),
         stub_project_dir=_stub_project_dir(project, options.selection),
         secrets=_secrets(project, options.secret_sources),
+        git_over_ssh=any(is_ssh_url(url) for url in project.git_urls(options.selection.groups)),
+        system_git_variable=(
+            "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT"
+            if _installed_version("poetry", "2").startswith("1.")
+            else "POETRY_SYSTEM_GIT_CLIENT"
+        ),
         package_mode=project.is_package_mode,
         copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
         copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
@@ -231,13 +241,13 @@ def _application_files(root: Path, stub_dir: str) -> list[str]:
     return entries
 
 
-def _installed_version(distribution: str) -> str | None:
+def _installed_version(distribution: str, default: str | None = None) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version(distribution)
     except PackageNotFoundError:
-        return None
+        return default
 
 
 def _pinned(spec: str) -> str:
@@ -306,13 +316,20 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
     if plan.secrets:
         add("# Index credentials come from BuildKit secrets, for this command only: never in a layer,")
         add("# an ARG or the image history. Each secret file holds `username:password`.")
+    if plan.git_over_ssh:
+        add("# Private git dependencies over SSH use the agent forwarded by `docker build --ssh default`.")
     mounts = [f"--mount=type=cache,target={POETRY_CACHE_DIR}"]
     mounts += [f"--mount=type=secret,id={sid},required=true" for sid, _, _ in plan.secrets]
+    if plan.git_over_ssh:
+        mounts.append("--mount=type=ssh")
     add("RUN " + " \\\n    ".join(mounts) + " \\")
     if plan.stub_project_dir != ".":
         add(f"    python -m venv {VENV_DIR} \\")
     prefix = "    && " if plan.stub_project_dir != "." else "    "
     credentials = []
+    if plan.git_over_ssh:
+        credentials.append(f"{plan.system_git_variable}=true")
+        credentials.append('GIT_SSH_COMMAND="ssh -o StrictHostKeyChecking=accept-new"')
     for sid, username, password in plan.secrets:
         credentials.append(f'{username}="$(cut -d: -f1 /run/secrets/{sid})"')
         credentials.append(f'{password}="$(cut -d: -f2- /run/secrets/{sid})"')

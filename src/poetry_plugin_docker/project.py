@@ -7,11 +7,12 @@ pyproject.toml answers the rest, identically on every Poetry version.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from poetry_plugin_docker.errors import UserError
 
@@ -23,7 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Poetry itself depends on tomli on these versions
     import tomli as tomllib
 
-UNSUPPORTED_SOURCE_TYPES = {"file": "local file", "git": "git"}
+UNSUPPORTED_SOURCE_TYPES = {"file": "local file"}
 
 
 def poetry_version() -> str:
@@ -81,12 +82,22 @@ def _sources(pyproject: dict[str, Any]) -> list[dict[str, Any]]:
     return [source for source in sources if isinstance(source, dict)]
 
 
-def _refuse_credentials_in_source_urls(pyproject: dict[str, Any]) -> None:
+def _has_credentials(url: str) -> bool:
     from urllib.parse import urlsplit
 
+    parts = urlsplit(url)
+    # ssh://git@host/... names a user, not a secret; a password or token is one.
+    return bool(parts.password or (parts.username and parts.scheme in ("http", "https")))
+
+
+def is_ssh_url(url: str) -> bool:
+    """git@host:org/repo.git (scp-like) or ssh://..."""
+    return url.startswith("ssh://") or bool(re.match(r"^[\w.-]+@[\w.-]+:", url))
+
+
+def _refuse_credentials_in_source_urls(pyproject: dict[str, Any]) -> None:
     for source in _sources(pyproject):
-        parts = urlsplit(str(source.get("url", "")))
-        if parts.username or parts.password:
+        if _has_credentials(str(source.get("url", ""))):
             name = str(source.get("name", "?"))
             raise UserError(
                 f"The URL of source '{name}' in pyproject.toml holds credentials; remove them "
@@ -164,9 +175,25 @@ class Project:
             if kind:
                 raise UserError(
                     f"{package['name']} is a {kind} dependency ({source.get('url')}); "
-                    "git and local-file dependencies are not supported yet by poetry-plugin-docker. "
+                    "local-file dependencies are not supported yet by poetry-plugin-docker. "
                     "Publish it to an index, or use a path dependency on its source directory."
                 )
+            if source.get("type") == "git" and _has_credentials(str(source.get("url", ""))):
+                raise UserError(
+                    f"The git URL of {package['name']} in poetry.lock holds credentials; use an SSH "
+                    "URL (built with `docker build --ssh default`) and run `poetry lock` again."
+                )
+
+    def git_urls(self, groups: Iterable[str]) -> list[str]:
+        """URLs of the git dependencies of these groups (all of them if the lock has no groups)."""
+        wanted = set(groups)
+        urls = []
+        for package in self.lock_data.get("package", []):
+            source = package.get("source") or {}
+            package_groups = package.get("groups")
+            if source.get("type") == "git" and (package_groups is None or wanted & set(package_groups)):
+                urls.append(str(source.get("url", "")))
+        return urls
 
     @property
     def sources(self) -> list[dict[str, Any]]:

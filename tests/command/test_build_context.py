@@ -3,7 +3,7 @@ from __future__ import annotations
 import tomllib
 import pytest
 
-from helpers import assert_one_line_error, set_in_pyproject
+from helpers import assert_one_line_error, hadolint, set_in_pyproject
 
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
@@ -122,18 +122,34 @@ def test_unwritable_output(project, poetry_cli) -> None:
     assert_one_line_error(run, "Cannot write", "--output")
 
 
-def test_git_dependencies_are_not_supported_yet(project, poetry_cli) -> None:
-    root = project("classic")
+def with_six_from(root, source: str) -> None:
     lock = (root / "poetry.lock").read_text()
-    (root / "poetry.lock").write_text(
-        lock.replace(
-            'name = "six"',
-            'name = "six"\n[package.source]\ntype = "git"\nurl = "https://example.com/lib.git"',
-            1,
-        )
-    )
+    (root / "poetry.lock").write_text(lock.replace('name = "six"', f'name = "six"\n[package.source]\n{source}', 1))
+
+
+def test_local_file_dependencies_are_not_supported_yet(project, poetry_cli) -> None:
+    root = project("classic")
+    with_six_from(root, 'type = "file"\nurl = "../six-1.0.whl"')
     run = poetry_cli(root, "docker build-context")
-    assert_one_line_error(run, "six is a git dependency", "not supported yet")
+    assert_one_line_error(run, "six is a local file dependency", "not supported yet")
+
+
+def test_git_url_with_a_token_is_refused(project, poetry_cli) -> None:
+    root = project("classic")
+    with_six_from(root, 'type = "git"\nurl = "https://x-token:ghp_s3cret@example.com/six.git"')
+    run = poetry_cli(root, "docker build-context")
+    assert_one_line_error(run, "git URL of six", "holds credentials", "--ssh")
+    assert "s3cret" not in run.error
+
+
+def test_ssh_git_dependency_forwards_the_agent(project, poetry_cli) -> None:
+    root = project("classic")
+    with_six_from(root, 'type = "git"\nurl = "git@example.com:org/six.git"')
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    text = (root / "Dockerfile").read_text()
+    assert "--mount=type=ssh" in text and "POETRY_SYSTEM_GIT_CLIENT=true" in text
+    assert hadolint(root / "Dockerfile").stdout == ""
 
 
 def test_monorepo_path_dependency_is_carried_non_editable(project, poetry_cli) -> None:

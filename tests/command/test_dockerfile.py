@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from helpers import assert_one_line_error, relock, set_in_pyproject
+from helpers import assert_one_line_error, hadolint, relock, set_in_pyproject
 
 MIRROR_ARGS = "--syntax none --builder-plugin poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL"
 SHAPES = [
@@ -23,11 +20,6 @@ SHAPES = [
     "monorepo/services/api",
     "monorepo/services/worker",
 ]
-
-
-def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
-    return subprocess.run([executable, str(path)], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("name", SHAPES)
