@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 COMMANDS = {
     "docker build-context": ("build_context", "BuildContextCommand"),
     "docker dockerfile": ("dockerfile", "DockerfileCommand"),
+    "docker build": ("build", "BuildCommand"),
 }
 
 

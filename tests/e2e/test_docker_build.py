@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 import pytest
-from helpers import set_in_pyproject
+from helpers import mirror_url, set_in_pyproject
 from imagebuild import DEPENDENCY_STEP, PROJECT_STEP, Project
 
 pytestmark = pytest.mark.docker
@@ -186,3 +186,30 @@ def test_monorepo_dev_only_path_dependency(project, docker) -> None:
         assert app.python(build.tag, "import importlib.util as u; print(u.find_spec('testkit'))") == "None"
     finally:
         app.remove_images()
+
+
+def test_build_command_tags_labels_and_passes_build_args(project, docker) -> None:
+    app = Project(project("example"), docker, "build-command")
+    (app.root / "pyproject.toml").write_text(
+        (app.root / "pyproject.toml").read_text()
+        + '\n[tool.poetry-plugin-docker]\nsyntax = "none"\nbuilder-plugins = ["poetry-plugin-pypi-mirror"]\n'
+        'build-args = ["POETRY_PYPI_MIRROR_URL"]\n'
+    )
+    subprocess.run(["git", "init", "-q"], cwd=app.root, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x", "--allow-empty"],
+                   cwd=app.root, check=True)  # fmt: skip
+    revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=app.root, capture_output=True, text=True).stdout.strip()
+    app.poetry("docker", "dockerfile")
+    name = f"ppd-e2e-build-{os.getpid()}"
+    output = app.poetry("docker", "build", "--tag", name, "--", "--network=host")
+    try:
+        version = app.version
+        assert f"Built {name}:{version} and {name}:latest." in output
+        assert "--build-arg POETRY_PYPI_MIRROR_URL " in output, "the value comes from the environment"
+        assert mirror_url() not in output
+        for tag in (f"{name}:{version}", f"{name}:latest"):
+            labels = json.loads(app.inspect(tag, "{{json .Config.Labels}}"))
+            assert labels["org.opencontainers.image.version"] == version
+            assert labels["org.opencontainers.image.revision"] == revision
+    finally:
+        subprocess.run([docker, "rmi", "-f", f"{name}:latest", f"{name}:{app.version}"], capture_output=True)

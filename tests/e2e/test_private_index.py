@@ -3,6 +3,7 @@ install only as a BuildKit secret, and appear in no layer, history or log."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import subprocess
@@ -97,5 +98,28 @@ def test_credentials_reach_the_install_only_as_a_secret(tmp_path, docker, privat
         assert password not in history
         saved = subprocess.run([docker, "save", build.tag], capture_output=True, check=True).stdout
         assert len(saved) > 1_000_000 and password.encode() not in saved
+
+        # `poetry docker build` hands the credentials over as a secret file, and prints no password.
+        tag = f"ppd-e2e-private-build:{os.getpid()}"
+        released = subprocess.run(
+            [poetry_executable(), "docker", "build", "--tag", tag, "--", "--network=host",
+             "--build-arg", f"POETRY_PYPI_MIRROR_URL={app.env['POETRY_PYPI_MIRROR_URL']}"],
+            cwd=root, env=app.env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert released.returncode == 0, released.stdout[-3000:] + released.stderr[-3000:]
+        assert "--secret id=internal-credentials,src=" in released.stdout
+        assert password not in released.stdout + released.stderr
+        subprocess.run([docker, "rmi", tag], capture_output=True)
+
+        # Without credentials in the environment it refuses with one line, before building.
+        bare = {k: v for k, v in app.env.items() if not k.startswith("POETRY_HTTP_BASIC_")}
+        refused = subprocess.run(
+            [poetry_executable(), "docker", "build", "--tag", tag], cwd=root, env=bare, capture_output=True, text=True
+        )
+        assert refused.returncode == 1
+        assert refused.stderr.strip().splitlines() == [
+            "Source 'internal' needs credentials for the build: set "
+            "POETRY_HTTP_BASIC_INTERNAL_USERNAME and POETRY_HTTP_BASIC_INTERNAL_PASSWORD."
+        ]
     finally:
         app.remove_images()

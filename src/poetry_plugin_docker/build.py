@@ -1,0 +1,136 @@
+"""`poetry docker build`: the release job's `docker build`, with the right arguments.
+
+It reads the generated Dockerfile for what the build needs (secrets, SSH, build
+arguments), so the command always matches the file it builds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.project import Project, credential_variable
+
+RELEASE_ARGS = ("VERSION", "REVISION")
+
+
+@dataclass(frozen=True)
+class BuildCommand:
+    argv: list[str]
+    shown: str  # the command as printed: file paths, never secret values
+    tags: list[str]
+
+
+def docker_executable(environ: dict[str, str]) -> list[str]:
+    """$DOCKER, else docker; `buildx build --load` when buildx is there."""
+    docker = environ.get("DOCKER") or shutil.which("docker") or "docker"
+    try:
+        buildx = subprocess.run([docker, "buildx", "version"], capture_output=True, timeout=30)
+        has_buildx = buildx.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        has_buildx = False
+    return [docker, "buildx", "build", "--load"] if has_buildx else [docker, "build"]
+
+
+def git_revision(root: Path) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+@contextmanager
+def build_command(
+    project: Project,
+    dockerfile: Path,
+    tag: str,
+    extra: Sequence[str],
+    environ: dict[str, str],
+    docker: list[str],
+) -> Iterator[BuildCommand]:
+    """The `docker build` command; secret files live only while the context is open."""
+    try:
+        text = dockerfile.read_text(encoding="utf-8")
+    except OSError:
+        raise UserError(
+            f"No Dockerfile at {dockerfile}. Run `poetry docker dockerfile` first."
+        ) from None
+    version = project.version
+    argv = [*docker, "-f", str(dockerfile), "--build-arg", f"VERSION={version}"]
+    revision = git_revision(project.root)
+    if revision:
+        argv += ["--build-arg", f"REVISION={revision}"]
+    for name in _declared_build_args(text):
+        if name in environ:
+            argv += ["--build-arg", name]  # docker reads the value from the environment
+    if "--mount=type=ssh" in text:
+        if not environ.get("SSH_AUTH_SOCK"):
+            raise UserError(
+                "A git dependency is reached over SSH, but no SSH agent is running "
+                "(SSH_AUTH_SOCK is unset): start one with `eval $(ssh-agent)` and `ssh-add`."
+            )
+        argv += ["--ssh", "default"]
+    name, _, explicit_version = tag.partition(":")
+    tags = [tag] if explicit_version else [f"{name}:{version}", f"{name}:latest"]
+    for each in tags:
+        argv += ["-t", each]
+
+    with tempfile.TemporaryDirectory(prefix="poetry-docker-secrets-") as secrets_dir:
+        for secret_id in re.findall(r"--mount=type=secret,id=([\w.-]+)", text):
+            secret_file = Path(secrets_dir) / secret_id
+            secret_file.touch(mode=0o600)
+            secret_file.write_text(_credentials(project, secret_id, environ))
+            argv += ["--secret", f"id={secret_id},src={secret_file}"]
+        argv += [*extra, str(project.root)]
+        yield BuildCommand(argv, shlex.join(argv), tags)
+
+
+def _declared_build_args(text: str) -> list[str]:
+    names = re.findall(r"(?m)^ARG ([A-Za-z_][A-Za-z0-9_]*)\s*$", text)
+    return [name for name in dict.fromkeys(names) if name not in RELEASE_ARGS]
+
+
+def _credentials(project: Project, secret_id: str, environ: dict[str, str]) -> str:
+    from poetry_plugin_docker.dockerfile import secret_id as id_of
+
+    for source in project.sources:
+        name = str(source.get("name", ""))
+        if id_of(name) != secret_id:
+            continue
+        username = environ.get(credential_variable(name, "USERNAME")) or _configured(project, name, "username")
+        password = environ.get(credential_variable(name, "PASSWORD")) or _configured(project, name, "password")
+        if not (username and password):
+            raise UserError(
+                f"Source '{name}' needs credentials for the build: set "
+                f"{credential_variable(name, 'USERNAME')} and {credential_variable(name, 'PASSWORD')}."
+            )
+        return f"{username}:{password}"
+    raise UserError(
+        f"The Dockerfile mounts the secret {secret_id}, which matches no source in pyproject.toml. "
+        "Regenerate it with `poetry docker dockerfile`."
+    )
+
+
+def _configured(project: Project, source: str, part: str) -> str | None:
+    """A credential from Poetry's configuration (`poetry config http-basic.<source>`)."""
+    try:
+        value = project.poetry.config.get(f"http-basic.{source}.{part}")
+    except Exception:  # an older Poetry without that key
+        return None
+    return str(value) if value else None
+
+
+def run(command: BuildCommand) -> int:
+    return subprocess.run(command.argv, env={**os.environ, "DOCKER_BUILDKIT": "1"}).returncode
