@@ -152,6 +152,18 @@ class Project:
 
         return read_config(self.pyproject)
 
+    def configured_groups(self) -> tuple[str, ...]:
+        """The dependency groups [tool.poetry-plugin-docker] selects (main only by default)."""
+        from poetry_plugin_docker.selection import select
+
+        return select(
+            self.group_names,
+            self.extra_names,
+            with_groups=self.config.get("with", []),
+            without_groups=self.config.get("without", []),
+            only_groups=self.config.get("only", []),
+        ).groups
+
     @property
     def required_plugins(self) -> list[str]:
         """[tool.poetry.requires-plugins] as pip requirements (name, then constraint)."""

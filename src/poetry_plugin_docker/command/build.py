@@ -35,7 +35,6 @@ class BuildCommand(DockerCommand):
         from poetry_plugin_docker.build_context import write_build_context
         from poetry_plugin_docker.errors import UserError
         from poetry_plugin_docker.result import Result
-        from poetry_plugin_docker.selection import select
         from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
         exit_code = 0
@@ -43,15 +42,8 @@ class BuildCommand(DockerCommand):
         def work(project):  # type: ignore[no-untyped-def]
             nonlocal exit_code
             config = project.config
-            selection = select(
-                project.group_names,
-                project.extra_names,
-                with_groups=config.get("with", []),
-                without_groups=config.get("without", []),
-                only_groups=config.get("only", []),
-            )
             stub = write_build_context(
-                project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), groups=selection.groups
+                project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), groups=project.configured_groups()
             )
             self.line(stub.message)
             environ = dict(os.environ)

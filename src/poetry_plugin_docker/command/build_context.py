@@ -29,22 +29,12 @@ class BuildContextCommand(DockerCommand):
 
     def handle(self) -> int:
         from poetry_plugin_docker.build_context import write_build_context
-        from poetry_plugin_docker.selection import select
-
         def work(project):  # type: ignore[no-untyped-def]
             # The groups of [tool.poetry-plugin-docker] decide which path dependencies to carry.
-            config = project.config
-            selection = select(
-                project.group_names,
-                project.extra_names,
-                with_groups=config.get("with", []),
-                without_groups=config.get("without", []),
-                only_groups=config.get("only", []),
-            )
             return write_build_context(
                 project,
                 project.root / self.setting(project, "output", "stub-dir", DEFAULT_STUB_DIR),
-                groups=selection.groups,
+                groups=project.configured_groups(),
                 check=self.option("check"),
             )
 
