@@ -213,3 +213,33 @@ def test_build_command_tags_labels_and_passes_build_args(project, docker) -> Non
             assert labels["org.opencontainers.image.revision"] == revision
     finally:
         subprocess.run([docker, "rmi", "-f", f"{name}:latest", f"{name}:{app.version}"], capture_output=True)
+
+
+def test_requires_plugins_are_installed_next_to_poetry(project, docker) -> None:
+    app = Project(project("classic"), docker, "requires-plugins")
+    set_in_pyproject(
+        app.root, "[tool.poetry.scripts]", '[tool.poetry.requires-plugins]\npoetry-plugin-export = ">=1.8"\n\n[tool.poetry.scripts]'
+    )
+    try:
+        build = app.build()
+        assert "Successfully installed" in build.step_log("poetry-plugin-export>=1.8") or build.cached(
+            "poetry-plugin-export>=1.8"
+        )
+        output = subprocess.run(
+            [docker, "run", "--rm", "--network=none", build.tag], capture_output=True, text=True, check=True
+        ).stdout
+        assert output.startswith("classic-app ")
+    finally:
+        app.remove_images()
+
+
+def test_non_package_application_with_an_optional_group(project, docker) -> None:
+    app = Project(project("non-package"), docker, "non-package-with")
+    (app.root / "pyproject.toml").write_text(
+        (app.root / "pyproject.toml").read_text() + '\n[tool.poetry-plugin-docker]\nwith = ["dev"]\n'
+    )
+    try:
+        build = app.build()
+        assert app.python(build.tag, "import iniconfig, six; print('ok')") == "ok"
+    finally:
+        app.remove_images()
