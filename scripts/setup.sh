@@ -13,6 +13,12 @@ if [ -x "$sandbox" ]; then
 else
   echo "setup: $sandbox not found; Docker tests need a running engine" >&2
 fi
+# An SSH server for the private-git end-to-end test (started by the test on loopback only).
+if [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ]; then
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client; }
+  } > /tmp/setup-openssh.log 2>&1 || { cat /tmp/setup-openssh.log >&2; exit 1; }
+fi
 PYPI_MIRROR_URL=${PYPI_MIRROR_URL:-$(python3 -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')}
 export PYPI_MIRROR_URL POETRY_PYPI_MIRROR_URL="$PYPI_MIRROR_URL"
 export DOCKER=${DOCKER:-/usr/bin/docker} DOCKER_BUILDKIT=1
