@@ -58,3 +58,9 @@ def test_only_the_selected_groups_path_dependencies_are_needed(tmp_path: Path) -
 def test_a_missing_path_dependency_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"Path dependency core \(../nowhere\) is not a project directory"):
         needed_path_dependencies(_lock("../nowhere", ["main"]), tmp_path, ["main"])
+
+
+def test_a_path_dependency_sharing_no_directory_is_refused(tmp_path: Path) -> None:
+    elsewhere = PathDependency("lib", "/opt/elsewhere/lib", Path("/opt/elsewhere/lib"))
+    with pytest.raises(UserError, match="share no directory but the file system root"):
+        project_dir_in_stub(tmp_path, [elsewhere])

@@ -8,6 +8,7 @@ from typing import Iterable
 from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
 from poetry_plugin_docker.path_dependencies import (
+    PathDependency,
     lock_without_develop,
     needed_path_dependencies,
     stub_layout,
@@ -18,13 +19,12 @@ from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT, render_stub_pyproject, stub_pyproject_data
 
 
-def stub_files(project: Project, groups: Iterable[str] | None) -> dict[str, bytes]:
-    """The stub's files by path inside the stub directory."""
+def stub_files(project: Project, dependencies: list[PathDependency]) -> dict[str, bytes]:
+    """The stub's files by path inside the stub directory, carrying these path dependencies."""
     data = stub_pyproject_data(project.pyproject)
     lock = project.lock
     if without_develop(data["tool"]["poetry"]):
         lock = lock_without_develop(lock, poetry_content_hash(data))
-    dependencies = needed_path_dependencies(project.lock_data, project.root, groups)
     project_dir, dependency_files = stub_layout(project.root, dependencies)
     prefix = "" if project_dir == "." else f"{project_dir}/"
     return {
@@ -37,7 +37,8 @@ def stub_files(project: Project, groups: Iterable[str] | None) -> dict[str, byte
 def write_build_context(
     project: Project, output: Path, *, groups: Iterable[str] | None = None, check: bool = False
 ) -> Result:
-    files = stub_files(project, groups)
+    dependencies = needed_path_dependencies(project.lock_data, project.root, groups)
+    files = stub_files(project, dependencies)
     shown = shown_path(output, project.root) + "/"
     if check:
         differences = differing_files(output, files)
@@ -49,6 +50,11 @@ def write_build_context(
             )
         return Result(True, f"The dependency stub in {shown} is up to date.")
     write_files_atomically(output, files, "--output")
-    carried = len(files) - 2
-    extra = f", and {carried} files of path dependencies" if carried else ""
-    return Result(True, f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock{extra}).")
+    message = f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock)."
+    if dependencies:
+        carried = ", ".join(f"{dep.name} ({dep.url})" for dep in dependencies)
+        message += (
+            f" It carries the path dependencies {carried} at their paths relative to the project, "
+            "so the build context can stay the project root."
+        )
+    return Result(True, message)
