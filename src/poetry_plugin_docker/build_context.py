@@ -9,8 +9,10 @@ from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
 from poetry_plugin_docker.path_dependencies import (
     PathDependency,
+    dependency_dirs_in_stub,
     lock_without_develop,
     needed_path_dependencies,
+    stale_copies,
     stub_layout,
     without_develop,
 )
@@ -40,8 +42,9 @@ def write_build_context(
     dependencies = needed_path_dependencies(project.lock_data, project.root, groups)
     files = stub_files(project, dependencies)
     shown = shown_path(output, project.root) + "/"
+    stale = stale_copies(output, files, dependency_dirs_in_stub(project.root, dependencies))
     if check:
-        differences = differing_files(output, files)
+        differences = differing_files(output, files) + [f"{name} should be gone" for name in stale]
         if differences:
             return Result(
                 False,
@@ -50,6 +53,8 @@ def write_build_context(
             )
         return Result(True, f"The dependency stub in {shown} is up to date.")
     write_files_atomically(output, files, "--output")
+    for name in stale:  # deleted from the library: the copy must not keep it
+        (output / name).unlink()
     message = f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock)."
     if dependencies:
         carried = ", ".join(f"{dep.name} ({dep.url})" for dep in dependencies)

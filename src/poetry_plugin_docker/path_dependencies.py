@@ -76,6 +76,25 @@ def project_dir_in_stub(root: Path, dependencies: list[PathDependency]) -> str:
     return root.resolve().relative_to(_common_ancestor(root, dependencies)).as_posix()
 
 
+def dependency_dirs_in_stub(root: Path, dependencies: list[PathDependency]) -> list[str]:
+    """Where each carried path dependency's copy sits inside the stub directory."""
+    if not dependencies:
+        return []
+    ancestor = _common_ancestor(root, dependencies)
+    return [dependency.path.relative_to(ancestor).as_posix() for dependency in dependencies]
+
+
+def stale_copies(stub_dir: Path, files: dict[str, bytes], directories: list[str]) -> list[str]:
+    """Files left in the stub's copies of path dependencies that the dependencies no longer have."""
+    stale = []
+    for directory in directories:
+        for path in sorted((stub_dir / directory).rglob("*")):
+            relative = path.relative_to(stub_dir).as_posix()
+            if path.is_file() and relative not in files:
+                stale.append(relative)
+    return stale
+
+
 def stub_layout(root: Path, dependencies: list[PathDependency]) -> tuple[str, dict[str, bytes]]:
     """The project's directory inside the stub, and the path dependencies' files by stub path."""
     project_dir = project_dir_in_stub(root, dependencies)

@@ -182,6 +182,17 @@ def test_monorepo_path_dependency_is_carried_non_editable(project, poetry_cli) -
     assert poetry_cli(root, "docker build-context").status == 0
     assert {p: p.read_bytes() for p in stub.rglob("*") if p.is_file()} != before
 
+    # A file deleted from the library goes from the stub too.
+    extra = root.parent.parent / "libs" / "core" / "core" / "extra.py"
+    extra.write_text("X = 1\n")
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert (stub / "libs/core/core/extra.py").exists()
+    extra.unlink()
+    assert_one_line_error(poetry_cli(root, "docker build-context --check"), "libs/core/core/extra.py should be gone")
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert not (stub / "libs/core/core/extra.py").exists()
+    assert poetry_cli(root, "docker build-context --check").status == 0
+
 
 def test_dev_only_path_dependency_is_carried_only_for_the_dev_group(project, poetry_cli) -> None:
     root = project("monorepo/services/worker")
