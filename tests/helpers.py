@@ -10,6 +10,19 @@ TESTS = Path(__file__).parent
 REPO = TESTS.parent
 FIXTURES = TESTS / "fixtures"
 EXAMPLE = REPO / "examples" / "fastapi-service"
+# Every project shape the commands are tested on ("example" is the bundled example).
+FIXTURE_SHAPES = [
+    "classic",
+    "pep621-src",
+    "extras-pep621",
+    "extras-poetry",
+    "non-package",
+    "explicit-source",
+    "dependency-groups",
+    "example",
+    "monorepo/services/api",
+    "monorepo/services/worker",
+]
 
 
 def copy_project(source: Path, destination: Path) -> Path:
@@ -90,3 +103,26 @@ def hadolint(path: Path):  # type: ignore[no-untyped-def]
 
     executable = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     return subprocess.run([executable, str(path)], capture_output=True, text=True)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, seconds: float = 10) -> None:
+    """Wait until a server listens on the loopback port."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")

@@ -3,23 +3,14 @@ from __future__ import annotations
 import tomllib
 import pytest
 
-from helpers import assert_one_line_error, hadolint, set_in_pyproject
+from helpers import FIXTURE_SHAPES, assert_one_line_error, hadolint, set_in_pyproject
 
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
-ALL_FIXTURES = [
-    "classic",
-    "pep621-src",
-    "extras-pep621",
-    "extras-poetry",
-    "non-package",
-    "explicit-source",
-    "dependency-groups",
-    "example",
-]
 
 
-@pytest.mark.parametrize("name", ALL_FIXTURES)
+# Monorepo services carry path dependencies (a nested stub, a rewritten lock): tested below.
+@pytest.mark.parametrize("name", [shape for shape in FIXTURE_SHAPES if not shape.startswith("monorepo/")])
 def test_writes_the_lock_byte_for_byte_and_a_versionless_stub(project, poetry_cli, name) -> None:
     root = project(name)
     run = poetry_cli(root, "docker build-context")

@@ -5,24 +5,12 @@ import sys
 
 import pytest
 
-from helpers import assert_one_line_error, hadolint, relock, set_in_pyproject
+from helpers import FIXTURE_SHAPES, assert_one_line_error, hadolint, relock, set_in_pyproject
 
 MIRROR_ARGS = "--syntax none --builder-plugin poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL"
-SHAPES = [
-    "classic",
-    "pep621-src",
-    "extras-pep621",
-    "extras-poetry",
-    "non-package",
-    "explicit-source",
-    "dependency-groups",
-    "example",
-    "monorepo/services/api",
-    "monorepo/services/worker",
-]
 
 
-@pytest.mark.parametrize("name", SHAPES)
+@pytest.mark.parametrize("name", FIXTURE_SHAPES)
 @pytest.mark.parametrize("options", ["", MIRROR_ARGS])
 def test_every_shape_gets_a_dockerfile_hadolint_accepts(project, poetry_cli, name, options) -> None:
     root = project(name)

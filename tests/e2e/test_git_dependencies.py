@@ -5,13 +5,12 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from helpers import in_ci, poetry_executable
+from helpers import free_port, in_ci, poetry_executable, wait_for_port
 from imagebuild import Project
 
 pytestmark = pytest.mark.docker
@@ -50,19 +49,13 @@ def git_server(tmp_path: Path):
     revision = _library(repositories, "by-rev")
     _library(repositories, "by-branch")
     _library(repositories, "by-tag")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     daemon = subprocess.Popen(
         ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={repositories}",
          "--listen=127.0.0.1", f"--port={port}", str(repositories)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    for _ in range(100):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
+    wait_for_port(port)
     try:
         yield f"git://127.0.0.1:{port}", revision
     finally:
@@ -113,9 +106,7 @@ def ssh_git_server(tmp_path: Path, docker: str):
     repositories = tmp_path / "repositories"
     repositories.mkdir()
     _library(repositories, "private-lib")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     config = keys / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\nAuthorizedKeysFile {keys / 'authorized_keys'}\n"
@@ -124,6 +115,7 @@ def ssh_git_server(tmp_path: Path, docker: str):
     )
     Path("/run/sshd").mkdir(exist_ok=True)
     server = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
+    wait_for_port(port)
     agent_socket = tmp_path / "agent.sock"
     agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(agent_socket)], stdout=subprocess.DEVNULL)
     for _ in range(100):

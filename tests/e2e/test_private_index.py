@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, poetry_executable
+from helpers import FIXTURES, free_port, poetry_executable, wait_for_port
 from imagebuild import Project
 
 pytestmark = pytest.mark.docker
 USERNAME = "ci"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,7 +32,7 @@ def private_index(tmp_path: Path):
     htpasswd = HtpasswdFile(str(tmp_path / "htpasswd"), new=True)
     htpasswd.set_password(USERNAME, password)
     htpasswd.save()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "pypiserver", "run", "--host", "127.0.0.1", "--port", str(port),
          "--passwords", str(tmp_path / "htpasswd"), "--authenticate", "download,list,update",
@@ -49,13 +40,7 @@ def private_index(tmp_path: Path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/simple/"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-        except urllib.error.HTTPError:
-            break  # 401: it is up
-        except OSError:
-            time.sleep(0.1)
+    wait_for_port(port)
     try:
         yield url, password
     finally:

@@ -33,6 +33,7 @@ class BuildCommand(DockerCommand):
 
         from poetry_plugin_docker import build
         from poetry_plugin_docker.build_context import write_build_context
+        from poetry_plugin_docker.command.dockerfile import DEFAULT_OUTPUT
         from poetry_plugin_docker.errors import UserError
         from poetry_plugin_docker.result import Result
         from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
@@ -49,7 +50,7 @@ class BuildCommand(DockerCommand):
             environ = dict(os.environ)
             with build.build_command(
                 project,
-                project.root / config.get("dockerfile", "Dockerfile"),
+                project.root / config.get("dockerfile", DEFAULT_OUTPUT),
                 self.option("tag") or project.name,
                 self.argument("docker-args") or [],
                 environ,
