@@ -19,6 +19,7 @@ FIXTURE_SHAPES = [
     "non-package",
     "explicit-source",
     "dependency-groups",
+    "lock-2.0",
     "example",
     "monorepo/services/api",
     "monorepo/services/worker",

@@ -7,7 +7,6 @@ import pytest
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.path_dependencies import (
     PathDependency,
-    lock_without_develop,
     needed_path_dependencies,
     project_dir_in_stub,
     without_develop,
@@ -25,13 +24,6 @@ def test_develop_is_dropped_from_every_dependency_table() -> None:
         "group": {"dev": {"dependencies": {"kit": [{"path": "../kit", "python": "<4"}]}}},
     }
     assert without_develop(table) is False
-
-
-def test_lock_rewrite_makes_directory_packages_non_editable() -> None:
-    lock = b'[[package]]\nname = "core"\ndevelop = true\n\n[metadata]\ncontent-hash = "abc123"\n'
-    assert lock_without_develop(lock, "f00") == (
-        b'[[package]]\nname = "core"\ndevelop = false\n\n[metadata]\ncontent-hash = "f00"\n'
-    )
 
 
 def _lock(url: str, groups: list[str] | None) -> dict:

@@ -2,45 +2,90 @@
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
 from poetry_plugin_docker.path_dependencies import (
     PathDependency,
     dependency_dirs_in_stub,
-    lock_without_develop,
     needed_path_dependencies,
     stale_copies,
     stub_layout,
     without_develop,
 )
 from poetry_plugin_docker.project import Project, poetry_content_hash
+from poetry_plugin_docker.pruning import kept_groups, pruned_lock, pruned_pyproject, reachable_packages, root_requirements
 from poetry_plugin_docker.result import Result
+from poetry_plugin_docker.selection import Selection
 from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT, render_stub_pyproject, stub_pyproject_data
 
 
-def stub_files(project: Project, dependencies: list[PathDependency]) -> dict[str, bytes]:
-    """The stub's files by path inside the stub directory, carrying these path dependencies."""
+@dataclass(frozen=True)
+class Stub:
+    """The stub for one selection of groups and extras, before it is written."""
+
+    pyproject: dict[str, Any]
+    lock: bytes
+    lock_data: dict[str, Any]
+    dependencies: list[PathDependency]  # the path dependencies it carries
+    package_count: int  # locked packages kept, of...
+    locked_count: int  # ...the packages in the project's lock
+
+
+def plan_stub(project: Project, selection: Selection) -> Stub:
+    """The stub pruned to what installing this selection needs."""
     data = stub_pyproject_data(project.pyproject)
-    lock = project.lock
-    if without_develop(data["tool"]["poetry"]):
-        lock = lock_without_develop(lock, poetry_content_hash(data))
-    project_dir, dependency_files = stub_layout(project.root, dependencies)
+    groups = kept_groups(data, selection.groups)
+    data = pruned_pyproject(data, selection)
+    non_editable = without_develop(data["tool"]["poetry"])
+    roots = root_requirements(project.poetry.package, selection, groups)
+    kept = reachable_packages(project.lock_data, roots)
+    lock = pruned_lock(
+        project.lock, kept, groups, selection, poetry_content_hash(data), non_editable=non_editable
+    )
+    lock_data = project.lock_data if lock is project.lock else tomllib.loads(lock.decode("utf-8"))
+    return Stub(
+        pyproject=data,
+        lock=lock,
+        lock_data=lock_data,
+        dependencies=needed_path_dependencies(lock_data, project.root, None),
+        package_count=len(lock_data.get("package", [])),
+        locked_count=len(project.lock_data.get("package", [])),
+    )
+
+
+def stub_files(project: Project, stub: Stub) -> dict[str, bytes]:
+    """The stub's files by path inside the stub directory."""
+    project_dir, dependency_files = stub_layout(project.root, stub.dependencies)
     prefix = "" if project_dir == "." else f"{project_dir}/"
     return {
-        f"{prefix}{STUB_PYPROJECT}": render_stub_pyproject(data).encode("utf-8"),
-        f"{prefix}{STUB_LOCK}": lock,
+        f"{prefix}{STUB_PYPROJECT}": render_stub_pyproject(stub.pyproject).encode("utf-8"),
+        f"{prefix}{STUB_LOCK}": stub.lock,
         **dependency_files,
     }
 
 
+def describe_selection(selection: Selection) -> str:
+    groups = ", ".join(selection.groups)
+    if selection.all_extras:
+        extras = "all extras"
+    elif selection.extras:
+        extras = f"the extras {', '.join(selection.extras)}"
+    else:
+        extras = "no extras"
+    return f"the group{'s' if len(selection.groups) > 1 else ''} {groups} and {extras}"
+
+
 def write_build_context(
-    project: Project, output: Path, *, groups: Iterable[str] | None = None, check: bool = False
+    project: Project, output: Path, selection: Selection, *, check: bool = False
 ) -> Result:
-    dependencies = needed_path_dependencies(project.lock_data, project.root, groups)
-    files = stub_files(project, dependencies)
+    stub = plan_stub(project, selection)
+    dependencies = stub.dependencies
+    files = stub_files(project, stub)
     shown = shown_path(output, project.root) + "/"
     stale = stale_copies(output, files, dependency_dirs_in_stub(project.root, dependencies))
     if check:
@@ -55,7 +100,11 @@ def write_build_context(
     write_files_atomically(output, files, "--output")
     for name in stale:  # deleted from the library: the copy must not keep it
         (output / name).unlink()
-    message = f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock)."
+    message = (
+        f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock) for "
+        f"{describe_selection(selection)}: {stub.package_count} of the "
+        f"{stub.locked_count} locked packages."
+    )
     if dependencies:
         carried = ", ".join(f"{dep.name} ({dep.url})" for dep in dependencies)
         message += (

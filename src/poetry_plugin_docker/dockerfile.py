@@ -27,7 +27,7 @@ from poetry_plugin_docker.files import shown
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import Selection
 
-from poetry_plugin_docker.project import is_ssh_url
+from poetry_plugin_docker.project import git_urls, is_ssh_url
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project import Project
@@ -115,6 +115,10 @@ def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfileP
             "Create it or fix pyproject.toml."
         )
 
+    from poetry_plugin_docker.build_context import plan_stub
+    from poetry_plugin_docker.path_dependencies import project_dir_in_stub
+
+    stub = plan_stub(project, options.selection)
     return DockerfilePlan(
         name=project.name,
         description=project.description,
@@ -133,9 +137,9 @@ def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfileP
         build_args=tuple(dict.fromkeys(_checked_build_arg(arg) for arg in options.build_args)),
         stub_dir=stub_dir,
         install_options=options.selection.install_options(),
-        stub_project_dir=_stub_project_dir(project, options.selection),
+        stub_project_dir=project_dir_in_stub(project.root, stub.dependencies),
         secrets=_secrets(project, options.secret_sources),
-        git_over_ssh=any(is_ssh_url(url) for url in project.git_urls(options.selection.groups)),
+        git_over_ssh=any(is_ssh_url(url) for url in git_urls(stub.lock_data)),
         system_git_variable=(
             "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT"
             if _installed_version("poetry", "2").startswith("1.")
@@ -147,13 +151,6 @@ def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfileP
         entrypoint=tuple(entrypoint),
         regenerate_command=options.regenerate_command,
     )
-
-
-def _stub_project_dir(project: Project, selection: Selection) -> str:
-    from poetry_plugin_docker.path_dependencies import needed_path_dependencies, project_dir_in_stub
-
-    dependencies = needed_path_dependencies(project.lock_data, project.root, selection.groups)
-    return project_dir_in_stub(project.root, dependencies)
 
 
 def secret_id(source: str) -> str:
@@ -480,10 +477,36 @@ def write_dockerfile(
             )
     write_files_atomically(output.parent, {output.name: text.encode("utf-8")}, "--output")
     write_files_atomically(project.root, {".dockerignore": ignore_text.encode("utf-8")}, "--output")
-    message = f"Wrote {names}."
-    if not (project.root / plan.stub_dir / plan.stub_project_dir / "poetry.lock").exists():
-        message += f" Run `poetry docker build-context` to write the stub it copies ({options.stub_dir}/)."
-    return Result(True, message)
+    return Result(True, f"Wrote {names}.{_stub_advice(project, options, plan)}")
+
+
+def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfilePlan) -> str:
+    """What to run when the stub on disk is missing or not the one this Dockerfile installs."""
+    from poetry_plugin_docker.build_context import describe_selection, plan_stub, stub_files
+    from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT
+
+    stub_dir = project.root / plan.stub_dir
+    if not (stub_dir / plan.stub_project_dir / STUB_LOCK).exists():
+        return f" Run `poetry docker build-context` to write the stub it copies ({plan.stub_dir}/)."
+    expected = stub_files(project, plan_stub(project, options.selection))
+    prefix = "" if plan.stub_project_dir == "." else f"{plan.stub_project_dir}/"
+    for name in (STUB_PYPROJECT, STUB_LOCK):
+        path = stub_dir / prefix / name
+        if _read_bytes(path) != expected[prefix + name]:
+            return (
+                f" Warning: the stub in {plan.stub_dir}/ is not the one this Dockerfile installs "
+                f"({describe_selection(options.selection)}); run `poetry docker build-context "
+                f"{options.selection.install_options()}`, or keep the selection in "
+                "[tool.poetry-plugin-docker] so that both commands read it."
+            )
+    return ""
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _read(path: Path) -> str | None:

@@ -144,11 +144,3 @@ def without_develop(tables: dict[str, Any]) -> bool:
                     del item["develop"]
                     changed = True
     return changed
-
-
-def lock_without_develop(lock: bytes, content_hash: str) -> bytes:
-    """The lock with every directory package non-editable, and the stub's content-hash."""
-    text = lock.decode("utf-8")
-    text = re.sub(r"(?m)^develop = true$", "develop = false", text)
-    text = re.sub(r'(?m)^content-hash = "[0-9a-f]*"$', f'content-hash = "{content_hash}"', text)
-    return text.encode("utf-8")

@@ -106,6 +106,15 @@ def _refuse_credentials_in_source_urls(pyproject: dict[str, Any]) -> None:
             )
 
 
+def git_urls(lock_data: dict[str, Any]) -> list[str]:
+    """URLs of the git dependencies in a (pruned) lock."""
+    return [
+        str(package["source"].get("url", ""))
+        for package in lock_data.get("package", [])
+        if (package.get("source") or {}).get("type") == "git"
+    ]
+
+
 def poetry_content_hash(pyproject_data: dict[str, Any]) -> str:
     """The lock content-hash the running Poetry computes for this pyproject content."""
     from poetry.packages.locker import Locker
@@ -152,18 +161,6 @@ class Project:
 
         return read_config(self.pyproject)
 
-    def configured_groups(self) -> tuple[str, ...]:
-        """The dependency groups [tool.poetry-plugin-docker] selects (main only by default)."""
-        from poetry_plugin_docker.selection import select
-
-        return select(
-            self.group_names,
-            self.extra_names,
-            with_groups=self.config.get("with", []),
-            without_groups=self.config.get("without", []),
-            only_groups=self.config.get("only", []),
-        ).groups
-
     @property
     def required_plugins(self) -> list[str]:
         """[tool.poetry.requires-plugins] as pip requirements (name, then constraint)."""
@@ -195,17 +192,6 @@ class Project:
                     f"The git URL of {package['name']} in poetry.lock holds credentials; use an SSH "
                     "URL (built with `docker build --ssh default`) and run `poetry lock` again."
                 )
-
-    def git_urls(self, groups: Iterable[str]) -> list[str]:
-        """URLs of the git dependencies of these groups (all of them if the lock has no groups)."""
-        wanted = set(groups)
-        urls = []
-        for package in self.lock_data.get("package", []):
-            source = package.get("source") or {}
-            package_groups = package.get("groups")
-            if source.get("type") == "git" and (package_groups is None or wanted & set(package_groups)):
-                urls.append(str(source.get("url", "")))
-        return urls
 
     @property
     def sources(self) -> list[dict[str, Any]]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from poetry_plugin_docker.errors import UserError
+
+if TYPE_CHECKING:
+    from poetry_plugin_docker.project import Project
 
 MAIN_GROUP = "main"
 
@@ -76,4 +79,18 @@ def select(
         groups=tuple(groups),
         extras=tuple(sorted(set(chosen_extras))),
         all_extras=all_extras,
+    )
+
+
+def configured_selection(project: Project, settings: dict[str, Any] | None = None) -> Selection:
+    """The selection of these settings (keys as in [tool.poetry-plugin-docker]), else of that table."""
+    settings = project.config if settings is None else settings
+    return select(
+        project.group_names,
+        project.extra_names,
+        with_groups=settings.get("with") or [],
+        without_groups=settings.get("without") or [],
+        only_groups=settings.get("only") or [],
+        extras=settings.get("extras") or [],
+        all_extras=bool(settings.get("all-extras")),
     )

@@ -3,26 +3,132 @@ from __future__ import annotations
 import tomllib
 import pytest
 
-from helpers import FIXTURE_SHAPES, assert_one_line_error, hadolint, set_in_pyproject
+from helpers import (
+    FIXTURE_SHAPES,
+    assert_one_line_error,
+    hadolint,
+    mirror_url,
+    poetry_executable,
+    set_in_pyproject,
+)
 
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
 
 
+def _locked(path) -> dict[tuple[str, str], dict]:
+    return {(p["name"], p["version"]): p for p in tomllib.loads(path.read_text())["package"]}
+
+
 # Monorepo services carry path dependencies (a nested stub, a rewritten lock): tested below.
 @pytest.mark.parametrize("name", [shape for shape in FIXTURE_SHAPES if not shape.startswith("monorepo/")])
-def test_writes_the_lock_byte_for_byte_and_a_versionless_stub(project, poetry_cli, name) -> None:
+def test_writes_a_versionless_stub_whose_lock_poetry_accepts(project, poetry_cli, name) -> None:
+    from poetry.factory import Factory
+
     root = project(name)
     run = poetry_cli(root, "docker build-context")
     assert run.status == 0, run.error
     assert f"Wrote the dependency stub to {DEFAULT_STUB_DIR}/" in run.output
     stub_dir = root / DEFAULT_STUB_DIR
-    assert (stub_dir / "poetry.lock").read_bytes() == (root / "poetry.lock").read_bytes()
     stub = tomllib.loads((stub_dir / "pyproject.toml").read_text())
     assert stub["tool"]["poetry"]["package-mode"] is False
     assert "version" not in stub.get("project", {})
     assert "version" not in stub["tool"]["poetry"]
     assert "build-system" not in stub
+    # Poetry's own check: the (pruned) lock is fresh for the stub pyproject.
+    assert Factory().create_poetry(stub_dir).locker.is_fresh()
+    # Each kept package is the project's locked package, at most with fewer groups.
+    locked = _locked(root / "poetry.lock")
+    for key, package in _locked(stub_dir / "poetry.lock").items():
+        original = locked[key]
+        assert set(package.get("groups", [])) <= set(original.get("groups", []))
+        assert {k: v for k, v in package.items() if k not in ("groups", "markers")} == {
+            k: v for k, v in original.items() if k not in ("groups", "markers")
+        }
+
+
+def test_stub_is_pruned_to_the_selected_groups(project, poetry_cli) -> None:
+    root = project("classic")
+    assert poetry_cli(root, "docker build-context").status == 0
+    stub_dir = root / DEFAULT_STUB_DIR
+    assert {name for name, _ in _locked(stub_dir / "poetry.lock")} == {"six"}
+    assert "group" not in tomllib.loads((stub_dir / "pyproject.toml").read_text())["tool"]["poetry"]
+
+    run = poetry_cli(root, "docker build-context --with dev")
+    assert run.status == 0, run.error
+    assert "for the groups main, dev and no extras: 2 of the 2 locked packages" in run.output
+    assert (stub_dir / "poetry.lock").read_bytes() == (root / "poetry.lock").read_bytes()
+    assert poetry_cli(root, "docker build-context --check --with dev").status == 0
+    assert_one_line_error(poetry_cli(root, "docker build-context --check"), "poetry.lock differs")
+
+    set_in_pyproject(root, "[tool.poetry.scripts]", '[tool.poetry-plugin-docker]\nonly = ["main"]\n\n[tool.poetry.scripts]')
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert {name for name, _ in _locked(stub_dir / "poetry.lock")} == {"six"}
+
+
+@pytest.mark.parametrize(
+    ("options", "kept"),
+    [("", {"six"}), ("--extras idn", {"six", "idna"}), ("--all-extras", {"six", "idna"})],
+)
+def test_stub_is_pruned_to_the_selected_extras(project, poetry_cli, options, kept) -> None:
+    from poetry.factory import Factory
+
+    root = project("extras-poetry")
+    run = poetry_cli(root, f"docker build-context {options}")
+    assert run.status == 0, run.error
+    stub_dir = root / DEFAULT_STUB_DIR
+    assert {name for name, _ in _locked(stub_dir / "poetry.lock")} == kept
+    assert Factory().create_poetry(stub_dir).locker.is_fresh()
+
+
+def test_lock_2_0_is_pruned_by_reachability(project, poetry_cli) -> None:
+    root = project("lock-2.0")
+    assert poetry_cli(root, "docker build-context").status == 0
+    stub_lock = tomllib.loads((root / DEFAULT_STUB_DIR / "poetry.lock").read_text())
+    assert stub_lock["metadata"]["lock-version"] == "2.0"
+    assert {p["name"] for p in stub_lock["package"]} == {"six", "packaging"}
+    assert poetry_cli(root, "docker build-context --with dev").status == 0
+    assert (root / DEFAULT_STUB_DIR / "poetry.lock").read_bytes() == (root / "poetry.lock").read_bytes()
+
+
+def test_unknown_group_or_extra_is_one_line(project, poetry_cli) -> None:
+    root = project("classic")
+    assert_one_line_error(poetry_cli(root, "docker build-context --with docs"), "Group 'docs'", "groups: dev, main")
+    assert_one_line_error(poetry_cli(root, "docker build-context -E gpu"), "Extra 'gpu'")
+    assert not (root / DEFAULT_STUB_DIR).exists()
+
+
+def _relock(root) -> None:
+    import os
+    import subprocess
+
+    result = subprocess.run(
+        [poetry_executable(), "lock"], cwd=root, capture_output=True, text=True,
+        env={**os.environ, "POETRY_PYPI_MIRROR_URL": mirror_url()},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_relocked_dev_only_change_leaves_the_stub_byte_identical(project, poetry_cli) -> None:
+    """A real `poetry lock` after dev-only edits; then a main-dependency change."""
+    root = project("classic")
+    assert poetry_cli(root, "docker build-context").status == 0
+    stub = {p.name: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).iterdir()}
+    lock = (root / "poetry.lock").read_bytes()
+
+    # A dev bump and a new dev dependency that main packages share nothing with.
+    set_in_pyproject(root, 'iniconfig = ">=2.0"', 'iniconfig = ">=2.0"\npackaging = ">=24"')
+    _relock(root)
+    assert (root / "poetry.lock").read_bytes() != lock
+    assert poetry_cli(root, "docker build-context --check").status == 0
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert {p.name: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).iterdir()} == stub
+
+    set_in_pyproject(root, 'six = ">=1.16"', 'six = ">=1.16"\nidna = ">=3.4"')
+    _relock(root)
+    assert_one_line_error(poetry_cli(root, "docker build-context --check"), "out of date")
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert {name for name, _ in _locked(root / DEFAULT_STUB_DIR / "poetry.lock")} == {"six", "idna"}
 
 
 @pytest.mark.parametrize(

@@ -85,9 +85,18 @@ def _release_cycle(app: Project, distribution: str, module: str) -> None:
     assert third.cached(DEPENDENCY_STEP), "editing description/[tool.ruff] must not rebuild dependencies"
     assert app.layers(third.tag)[:-1] == after[:-1]
 
-    # 4. A new main dependency: the dependency step reruns and the package imports.
-    # The never-released exclusion makes this run's lock unique, so no earlier run's cache can match.
+    # 4. A dev-only dependency change, re-locked: the pruned stub is unchanged, the step CACHED.
     stub_before = (app.root / ".docker-deps" / "poetry.lock").read_bytes()
+    lock_before = (app.root / "poetry.lock").read_bytes()
+    app.poetry("add", "--group", "dev", "--lock", f"pluggy>=1.0,!=1.9999.{time.time_ns()}")
+    assert (app.root / "poetry.lock").read_bytes() != lock_before
+    dev_bump = app.build()
+    assert (app.root / ".docker-deps" / "poetry.lock").read_bytes() == stub_before
+    assert dev_bump.cached(DEPENDENCY_STEP), "a dev-only lock change must not rebuild the dependencies"
+    assert app.layers(dev_bump.tag)[:-1] == after[:-1]
+
+    # 5. A new main dependency: the dependency step reruns and the package imports.
+    # The never-released exclusion makes this run's lock unique, so no earlier run's cache can match.
     app.poetry("add", "--lock", f"six>=1.16,!=1.9999.{time.time_ns()}")
     fourth = app.build()
     assert (app.root / ".docker-deps" / "poetry.lock").read_bytes() != stub_before

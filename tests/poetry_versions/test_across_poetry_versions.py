@@ -30,6 +30,7 @@ FIXTURES_UNDER_TEST = {
     "non-package": ("1.8", {"six"}),
     "pep621-src": ("2.0", {"idna"}),
     "dependency-groups": ("2.2", {"six"}),
+    "lock-2.0": ("1.8", {"six", "packaging"}),  # locked by Poetry 1.8: no per-package groups
     "monorepo/services/api": ("1.8", {"core", "idna", "six"}),
     "monorepo/services/worker": ("1.8", {"six"}),
 }

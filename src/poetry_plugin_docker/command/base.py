@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cleo.formatters.formatter import Formatter
+from cleo.helpers import option
 from poetry.console.commands.command import Command
 
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.project import Project, explain_load_failure
 from poetry_plugin_docker.result import Result
+
+if TYPE_CHECKING:
+    from poetry_plugin_docker.selection import Selection
+
+# The group and extras options both commands take, so that the stub and the
+# Dockerfile are chosen the same way (the command line replaces the table's choice).
+SELECTION_OPTIONS = [
+    option("with", None, "Also install these dependency groups.", flag=False, multiple=True),
+    option("without", None, "Do not install these dependency groups.", flag=False, multiple=True),
+    option("only", None, "Install only these dependency groups.", flag=False, multiple=True),
+    option("extras", "E", "Install these extras.", flag=False, multiple=True),
+    option("all-extras", None, "Install all extras."),
+]
 
 
 class DockerCommand(Command):
@@ -45,3 +59,18 @@ class DockerCommand(Command):
         if value not in (None, [], False):
             return value
         return project.config.get(key, default)
+
+    def selection(self, project: Project) -> Selection:
+        """Groups and extras: the command line's choice replaces the table's as a whole."""
+        from poetry_plugin_docker.selection import configured_selection
+
+        given = {
+            definition.name: self.option(definition.name)
+            for definition in SELECTION_OPTIONS
+            if self.io.input.has_option(definition.name)
+        }
+        settings = {}
+        for names in (("with", "without", "only"), ("extras", "all-extras")):
+            source = given if any(given.get(name) for name in names) else project.config
+            settings.update({name: source.get(name) for name in names})
+        return configured_selection(project, settings)

@@ -36,6 +36,7 @@ class BuildCommand(DockerCommand):
         from poetry_plugin_docker.command.dockerfile import DEFAULT_OUTPUT
         from poetry_plugin_docker.errors import UserError
         from poetry_plugin_docker.result import Result
+        from poetry_plugin_docker.selection import configured_selection
         from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
         exit_code = 0
@@ -44,7 +45,7 @@ class BuildCommand(DockerCommand):
             nonlocal exit_code
             config = project.config
             stub = write_build_context(
-                project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), groups=project.configured_groups()
+                project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), configured_selection(project)
             )
             self.line(stub.message)
             environ = dict(os.environ)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from cleo.helpers import option
 
-from poetry_plugin_docker.command.base import DockerCommand
+from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
 
@@ -20,6 +20,7 @@ class BuildContextCommand(DockerCommand):
             f"[default: stub-dir in [tool.poetry-plugin-docker], else {DEFAULT_STUB_DIR}].",
             flag=False,
         ),
+        *SELECTION_OPTIONS,
         option(
             "check",
             None,
@@ -30,11 +31,10 @@ class BuildContextCommand(DockerCommand):
     def handle(self) -> int:
         from poetry_plugin_docker.build_context import write_build_context
         def work(project):  # type: ignore[no-untyped-def]
-            # The groups of [tool.poetry-plugin-docker] decide which path dependencies to carry.
             return write_build_context(
                 project,
                 project.root / self.setting(project, "output", "stub-dir", DEFAULT_STUB_DIR),
-                groups=project.configured_groups(),
+                self.selection(project),
                 check=self.option("check"),
             )
 

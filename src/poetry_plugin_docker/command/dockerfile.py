@@ -4,7 +4,7 @@ import shlex
 
 from cleo.helpers import option
 
-from poetry_plugin_docker.command.base import DockerCommand
+from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
 DEFAULT_OUTPUT = "Dockerfile"
@@ -31,11 +31,7 @@ class DockerfileCommand(DockerCommand):
             "stub-dir",
             f"Where the dependency stub lives, relative to the project root [default: {DEFAULT_STUB_DIR}].",
         ),
-        _repeatable("with", "Also install these dependency groups."),
-        _repeatable("without", "Do not install these dependency groups."),
-        _repeatable("only", "Install only these dependency groups."),
-        _repeatable("extras", "Install these extras.", "E"),
-        option("all-extras", None, "Install all extras."),
+        *SELECTION_OPTIONS,
         _value("python", "Python version X.Y of the base images (default: chosen from the project)."),
         _value("base-image", "Builder base image (default: python:X.Y)."),
         _value("runtime-image", "Runtime base image (default: python:X.Y-slim)."),
@@ -65,7 +61,6 @@ class DockerfileCommand(DockerCommand):
 
     def handle(self) -> int:
         from poetry_plugin_docker.dockerfile import DockerfileOptions, write_dockerfile
-        from poetry_plugin_docker.selection import select
 
         def work(project):  # type: ignore[no-untyped-def]
             def setting(option: str, key: str | None = None, default: object = None):  # type: ignore[no-untyped-def]
@@ -73,11 +68,7 @@ class DockerfileCommand(DockerCommand):
 
             options = DockerfileOptions(
                 stub_dir=setting("stub-dir", default=DEFAULT_STUB_DIR),
-                selection=select(
-                    project.group_names,
-                    project.extra_names,
-                    **self._selection_settings(project),
-                ),
+                selection=self.selection(project),
                 python=setting("python"),
                 base_image=setting("base-image"),
                 runtime_image=setting("runtime-image"),
@@ -97,27 +88,6 @@ class DockerfileCommand(DockerCommand):
             )
 
         return self.run_with_project(work)
-
-    def _selection_settings(self, project) -> dict[str, object]:  # type: ignore[no-untyped-def]
-        """Groups and extras: the command line's choice replaces the table's as a whole."""
-        groups = ("with", "without", "only")
-        extras = ("extras", "all-extras")
-        settings = {}
-        for names in (groups, extras):
-            source = (
-                {name: self.option(name) for name in names}
-                if any(self.option(name) for name in names)
-                else project.config
-            )
-            for name in names:
-                settings[name] = source.get(name) or ([] if name != "all-extras" else False)
-        return {
-            "with_groups": settings["with"],
-            "without_groups": settings["without"],
-            "only_groups": settings["only"],
-            "extras": settings["extras"],
-            "all_extras": settings["all-extras"],
-        }
 
     def _regenerate_command(self) -> str:
         """This command line with its options (but not --check/--force), for the file header."""
