@@ -67,13 +67,20 @@ def test_stub_is_pruned_to_the_selected_groups(project, poetry_cli) -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "kept"),
-    [("", {"six"}), ("--extras idn", {"six", "idna"}), ("--all-extras", {"six", "idna"})],
+    ("name", "options", "kept"),
+    [
+        ("extras-poetry", "", {"six"}),
+        ("extras-poetry", "--extras idn", {"six", "idna"}),
+        ("extras-poetry", "--all-extras", {"six", "idna"}),
+        ("extras-pep621", "", {"six"}),
+        ("extras-pep621", "-E ini", {"six", "iniconfig"}),
+        ("extras-pep621", "--extras idn,ini", {"six", "idna", "iniconfig"}),
+    ],
 )
-def test_stub_is_pruned_to_the_selected_extras(project, poetry_cli, options, kept) -> None:
+def test_stub_is_pruned_to_the_selected_extras(project, poetry_cli, name, options, kept) -> None:
     from poetry.factory import Factory
 
-    root = project("extras-poetry")
+    root = project(name)
     run = poetry_cli(root, f"docker build-context {options}")
     assert run.status == 0, run.error
     stub_dir = root / DEFAULT_STUB_DIR
