@@ -11,7 +11,14 @@ def test_absent_table_is_empty() -> None:
 
 
 def test_valid_table_is_returned() -> None:
-    table = {"python": "3.12", "with": ["dev"], "all-extras": True, "build-args": ["A"]}
+    table = {
+        "python": "3.12",
+        "with": ["dev"],
+        "all-extras": True,
+        "build-args": ["A"],
+        "compile": True,
+        "stub-stage": False,
+    }
     assert read_config({"tool": {"poetry-plugin-docker": table}}) == table
 
 
@@ -22,6 +29,8 @@ def test_valid_table_is_returned() -> None:
         ({"with": "dev"}, "'with' in [tool.poetry-plugin-docker] must be a list of strings."),
         ({"with": [1]}, "'with' in [tool.poetry-plugin-docker] must be a list of strings."),
         ({"all-extras": "yes"}, "'all-extras' in [tool.poetry-plugin-docker] must be true or false."),
+        ({"compile": "yes"}, "'compile' in [tool.poetry-plugin-docker] must be true or false."),
+        ({"stub-stage": 1}, "'stub-stage' in [tool.poetry-plugin-docker] must be true or false."),
     ],
 )
 def test_bad_tables_are_refused(table, message) -> None:

@@ -29,6 +29,8 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "builder-plugins": (list, "--builder-plugin"),
     "build-args": (list, "--build-arg"),
     "secret-sources": (list, "--secret-source"),
+    "compile": (bool, "--compile"),
+    "stub-stage": (bool, "--stub-stage"),
 }
 _TYPE_NAMES = {str: "a string", list: "a list of strings", bool: "true or false"}
 

@@ -245,3 +245,175 @@ def test_secret_source_option(project, poetry_cli) -> None:
     assert poetry_cli(root, "docker dockerfile --secret-source internal").status == 0
     assert "id=internal-credentials" in (root / "Dockerfile").read_text()
     assert_one_line_error(poetry_cli(root, "docker dockerfile --secret-source nope"), "--secret-source nope")
+
+
+# --------------------------------------------------------------------------- --compile
+
+
+def test_compile_compiles_dependencies_and_project_in_the_builder(project, poetry_cli) -> None:
+    root = project("example")
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    default = (root / "Dockerfile").read_text()
+    # pip compiles by default: without --compile the project install says --no-compile explicitly.
+    assert "poetry install --no-root --only main\n" in default and "--compile" not in default
+    assert "--disable-pip-version-check --no-compile /mnt/*.whl" in default
+    assert "# --no-compile: no bytecode, like the dependencies (pip compiles by default).\nRUN " in default
+
+    run = poetry_cli(root, "docker dockerfile --compile")
+    assert run.status == 0, run.error
+    text = (root / "Dockerfile").read_text()
+    assert "poetry install --no-root --compile --only main\n" in text
+    assert "--disable-pip-version-check --compile /mnt/*.whl" in text and "--no-compile" not in text
+    assert "# --compile: bytecode compiled here, since the read-only runtime image cannot cache it on import.\nRUN " in text
+    assert "# --compile: bytecode compiled at build time, like the dependencies'.\nRUN " in text
+    assert "# Regenerate: poetry docker dockerfile --compile\n" in text
+    assert hadolint(root / "Dockerfile").stdout == ""
+    assert poetry_cli(root, "docker dockerfile --compile --check").status == 0
+    assert_one_line_error(poetry_cli(root, "docker dockerfile --check"), "differs")
+
+    # The same from the configuration table.
+    (root / "pyproject.toml").write_text(
+        (root / "pyproject.toml").read_text() + "\n[tool.poetry-plugin-docker]\ncompile = true\n"
+    )
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    from_table = (root / "Dockerfile").read_text()
+    assert _body(from_table) == _body(text)
+
+
+def _body(dockerfile: str) -> str:
+    """The Dockerfile without its header (command line and checksum)."""
+    return dockerfile.split("\n\n", 1)[1]
+
+
+# --------------------------------------------------------------------------- --stub-stage
+
+
+@pytest.mark.parametrize("name", FIXTURE_SHAPES)
+def test_stub_stage_and_compile_for_every_shape(project, poetry_cli, name) -> None:
+    root = project(name)
+    run = poetry_cli(root, f"docker dockerfile --stub-stage --compile {MIRROR_ARGS}")
+    if name == "monorepo/services/api":  # a main-group path dependency: outside the build context
+        assert_one_line_error(run, "--stub-stage", "core (../../libs/core)", "poetry docker build-context")
+        assert not (root / "Dockerfile").exists()
+        return
+    assert run.status == 0, run.error
+    assert "build-context" not in run.output, "nothing to run before docker build"
+    assert not (root / ".docker-deps").exists()
+    result = hadolint(root / "Dockerfile")
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout
+    text = (root / "Dockerfile").read_text()
+    assert "FROM poetry AS stub\n" in text and ".docker-deps" not in text
+
+
+def test_stub_stage_rendering(project, poetry_cli) -> None:
+    from poetry_plugin_docker import __version__
+
+    root = project("example")
+    run = poetry_cli(root, f"docker dockerfile --stub-stage {MIRROR_ARGS}")
+    assert run.status == 0, run.error
+    assert run.output.strip() == "Wrote Dockerfile and .dockerignore."
+    text = (root / "Dockerfile").read_text()
+    assert text.splitlines()[1].endswith(" --stub-stage")  # the Regenerate line
+    stages = {stage.split(" AS ")[1].split("\n")[0]: stage for stage in text.split("\n\n") if " AS " in stage}
+    assert list(stages) == ["poetry", "stub", "deps", "wheel", "runtime"]
+    # The plugin is installed in the same RUN as Poetry and the other builder plugins.
+    install = next(line for line in stages["poetry"].splitlines() if "'poetry==" in line)
+    assert "'poetry-plugin-pypi-mirror==" in install and f"'poetry-plugin-docker=={__version__}'" in install
+    assert stages["stub"].endswith(
+        "FROM poetry AS stub\nARG POETRY_PYPI_MIRROR_URL\nWORKDIR /project\n"
+        "COPY pyproject.toml poetry.lock ./\nRUN poetry docker build-context --output /stub --only main"
+    )
+    assert "reruns on every release, but its output is byte-identical, so the install below stays CACHED" in stages["stub"]
+    assert "\n# Copied by content: the stub stage reran, but its output is the same, so this stays CACHED.\n" \
+        "COPY --from=stub /stub/pyproject.toml /stub/poetry.lock /app/\n" in stages["deps"]
+    assert ".docker-deps" not in text
+    assert poetry_cli(root, f"docker dockerfile --stub-stage {MIRROR_ARGS} --check").status == 0
+    # Without --stub-stage, no stub stage and no plugin in the builder.
+    assert poetry_cli(root, f"docker dockerfile {MIRROR_ARGS}").status == 0
+    text = (root / "Dockerfile").read_text()
+    assert "AS stub" not in text and "poetry-plugin-docker==" not in text
+
+
+def test_stub_stage_selection_is_the_install_selection(project, poetry_cli, tmp_path) -> None:
+    """The stub stage's build-context, given only pyproject.toml and poetry.lock, writes the
+    stub that build-context writes on the host for the same selection."""
+    root = project("extras-pep621")
+    for options, selection in [
+        ("-E idn --extras ini", '--only main --extras "idn ini"'),
+        ("--all-extras", "--only main --all-extras"),
+    ]:
+        run = poetry_cli(root, f"docker dockerfile --force --stub-stage {options}")
+        assert run.status == 0, run.error
+        text = (root / "Dockerfile").read_text()
+        command = f"RUN poetry docker build-context --output /stub {selection}\n"
+        assert command in text and f"poetry install --no-root {selection}\n" in text
+
+        alone = tmp_path / f"alone-{len(options)}"
+        alone.mkdir()
+        for name in ("pyproject.toml", "poetry.lock"):
+            (alone / name).write_bytes((root / name).read_bytes())
+        in_build = poetry_cli(alone, command[len("RUN poetry ") :].replace("/stub", str(alone / "stub")).strip())
+        assert in_build.status == 0, in_build.error
+        assert poetry_cli(root, f"docker build-context {selection}").status == 0
+        for name in ("pyproject.toml", "poetry.lock"):
+            assert (alone / "stub" / name).read_bytes() == (root / ".docker-deps" / name).read_bytes()
+
+
+def test_stub_stage_from_the_configuration_table(project, poetry_cli) -> None:
+    root = project("classic")
+    assert poetry_cli(root, "docker dockerfile --stub-stage").status == 0
+    flag = (root / "Dockerfile").read_text()
+    (root / "pyproject.toml").write_text(
+        (root / "pyproject.toml").read_text() + "\n[tool.poetry-plugin-docker]\nstub-stage = true\n"
+    )
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    assert _body((root / "Dockerfile").read_text()) == _body(flag)
+
+
+def test_stub_stage_dockerignore_lets_the_project_files_through(project, poetry_cli) -> None:
+    root = project("example")
+    (root / ".dockerignore").write_text("# ours\n.*\n*.lock\n*.toml\n")
+    run = poetry_cli(root, "docker dockerfile --stub-stage")
+    assert run.status == 0, run.error
+    block = (root / ".dockerignore").read_text().split("# ours\n.*\n*.lock\n*.toml\n", 1)[1]
+    assert "!pyproject.toml\n" in block and "!poetry.lock\n" in block
+    assert ".docker-deps" not in block, "the stub directory is not needed"
+    # Without --stub-stage the stub directory is needed, and poetry.lock is not.
+    assert poetry_cli(root, "docker dockerfile --force").status == 0
+    block = (root / ".dockerignore").read_text()
+    assert "!.docker-deps\n" in block and "!poetry.lock" not in block
+
+
+def test_stub_stage_refuses_path_dependencies(project, poetry_cli) -> None:
+    root = project("monorepo/services/api")
+    run = poetry_cli(root, "docker dockerfile --stub-stage")
+    assert_one_line_error(
+        run, "--stub-stage", "core (../../libs/core)", "outside the build context",
+        "Drop --stub-stage and run `poetry docker build-context` before `docker build`",
+    )  # fmt: skip
+    assert not (root / "Dockerfile").exists() and not (root / ".dockerignore").exists()
+    # A path dependency only in a group the image does not install is fine, until it is installed.
+    worker = root.parent / "worker"
+    assert poetry_cli(worker, "docker dockerfile --stub-stage").status == 0
+    assert_one_line_error(poetry_cli(worker, "docker dockerfile --force --stub-stage --with dev"), "testkit")
+
+
+def test_warns_when_the_stub_on_disk_is_not_the_one_it_installs(project, poetry_cli) -> None:
+    root = project("classic")
+    assert poetry_cli(root, "docker build-context").status == 0
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    assert "Warning" not in run.output
+
+    run = poetry_cli(root, "docker dockerfile --with dev")
+    assert run.status == 0, run.error
+    assert "Warning: the stub in .docker-deps/ is not the one this Dockerfile installs" in run.output
+    assert "run `poetry docker build-context --only main,dev`" in run.output
+    assert len(run.output.strip().splitlines()) == 1
+
+    assert poetry_cli(root, "docker build-context --only main,dev").status == 0
+    assert "Warning" not in poetry_cli(root, "docker dockerfile --with dev").output
+    # The same selection kept in the table: both commands read it, no flags needed.
+    set_in_pyproject(root, "[tool.poetry.scripts]", '[tool.poetry-plugin-docker]\nwith = ["dev"]\n\n[tool.poetry.scripts]')
+    assert poetry_cli(root, "docker build-context --check").status == 0
+    assert "Warning" not in poetry_cli(root, "docker dockerfile").output

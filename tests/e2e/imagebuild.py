@@ -62,6 +62,10 @@ class Project:
         """Write the stub and the Dockerfile, and return the `docker build` command line."""
         self.poetry("docker", "build-context")
         self.poetry("docker", "dockerfile", *DOCKERFILE_OPTIONS)
+        return self.docker_build_command(tag, extra)
+
+    def docker_build_command(self, tag: str, extra: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+        """`docker build` of the Dockerfile as it is, with the mirror and the version."""
         return [
             self.docker, "build", "--network=host", "--progress=plain",
             "--build-arg", f"POETRY_PYPI_MIRROR_URL={mirror_url()}",
@@ -69,10 +73,12 @@ class Project:
             *extra, "-t", tag, ".",
         ]  # fmt: skip
 
-    def build(self, extra: list[str] = ()) -> Build:  # type: ignore[assignment]
+    def build(self, extra: list[str] = (), *, prepare: bool = True) -> Build:  # type: ignore[assignment]
+        """Build an image; `prepare=False` runs `docker build` alone (no stub, no Dockerfile written)."""
         self.builds += 1
         tag = f"ppd-e2e-{self.name}:{self.builds}"
-        command = self.build_command(tag, list(extra))
+        prepared = self.build_command if prepare else self.docker_build_command
+        command = prepared(tag, list(extra))
         result = subprocess.run(command, cwd=self.root, env=self.env, capture_output=True, text=True)
         assert result.returncode == 0, f"docker build failed:\n{result.stderr[-6000:]}"
         return Build(result.stderr, tag)

@@ -55,6 +55,17 @@ class DockerfileCommand(DockerCommand):
             "A package source whose credentials the build gets as the BuildKit secret "
             "<source>-credentials (sources with credentials configured here are included).",
         ),
+        option(
+            "compile",
+            None,
+            "Compile bytecode in the builder: dependencies and project (a bigger image that starts faster).",
+        ),
+        option(
+            "stub-stage",
+            None,
+            "Derive the dependency stub in the Dockerfile itself, so that `docker build .` is the only step "
+            "(not for projects with path dependencies).",
+        ),
         option("check", None, "Write nothing; exit 1 if the file is not up to date."),
         option("force", None, "Overwrite the file even if it was written or edited by hand."),
     ]
@@ -77,6 +88,8 @@ class DockerfileCommand(DockerCommand):
                 builder_plugins=tuple(setting("builder-plugin", "builder-plugins", [])),
                 build_args=tuple(setting("build-arg", "build-args", [])),
                 secret_sources=tuple(setting("secret-source", "secret-sources", [])),
+                compile=bool(setting("compile", default=False)),
+                stub_stage=bool(setting("stub-stage", default=False)),
                 regenerate_command=self._regenerate_command(),
             )
             return write_dockerfile(
