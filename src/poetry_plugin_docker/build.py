@@ -41,6 +41,15 @@ def docker_executable(environ: dict[str, str]) -> list[str]:
     return [docker, "buildx", "build", "--load"] if has_buildx else [docker, "build"]
 
 
+def derives_stub(dockerfile: Path) -> bool:
+    """Whether the Dockerfile writes the stub itself (`dockerfile --stub-stage`)."""
+    try:
+        text = dockerfile.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False  # building reports the problem
+    return re.search(r"(?m)^FROM \S+ AS stub$", text) is not None
+
+
 def git_revision(root: Path) -> str | None:
     try:
         result = subprocess.run(

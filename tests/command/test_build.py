@@ -1,9 +1,27 @@
-"""`poetry docker build`: the refusals that come before Docker runs (the builds themselves are
-in tests/e2e)."""
+"""`poetry docker build`: what it does before Docker runs (the builds themselves are in tests/e2e).
+
+Here $DOCKER is `true`, which accepts any arguments and builds nothing."""
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from helpers import assert_one_line_error
+
+from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+
+
+@pytest.mark.parametrize(("options", "writes_stub"), [("", True), ("--stub-stage", False)])
+def test_writes_the_stub_unless_the_dockerfile_derives_it(project, poetry_cli, monkeypatch, options, writes_stub) -> None:
+    root = project("classic")
+    assert poetry_cli(root, f"docker dockerfile {options}").status == 0
+    monkeypatch.setenv("DOCKER", shutil.which("true"))
+    run = poetry_cli(root, "docker build")
+    assert run.status == 0, run.error
+    assert (root / DEFAULT_STUB_DIR).exists() is writes_stub
+    assert ("derives the dependency stub itself" in run.output) is not writes_stub
+    assert "Built classic-app:0.3.0 and classic-app:latest." in run.output
 
 
 def test_without_a_dockerfile(project, poetry_cli) -> None:

@@ -44,14 +44,18 @@ class BuildCommand(DockerCommand):
         def work(project):  # type: ignore[no-untyped-def]
             nonlocal exit_code
             config = project.config
-            stub = write_build_context(
-                project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), configured_selection(project)
-            )
-            self.line(stub.message)
+            dockerfile = project.root / config.get("dockerfile", DEFAULT_OUTPUT)
+            if build.derives_stub(dockerfile):
+                self.line("The Dockerfile derives the dependency stub itself (--stub-stage).")
+            else:
+                stub = write_build_context(
+                    project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), configured_selection(project)
+                )
+                self.line(stub.message)
             environ = dict(os.environ)
             with build.build_command(
                 project,
-                project.root / config.get("dockerfile", DEFAULT_OUTPUT),
+                dockerfile,
                 self.option("tag") or project.name,
                 self.argument("docker-args") or [],
                 environ,
