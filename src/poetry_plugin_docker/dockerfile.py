@@ -311,8 +311,12 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
         add(f"# With {PLUGIN_DISTRIBUTION}, pinned too: the stub stage runs `poetry docker build-context`.")
     add(f"FROM {plan.base_image} AS poetry")
     lines.extend(build_args)
-    add(f"RUN python -m venv {POETRY_DIR} \\")
-    add(f"    && {POETRY_DIR}/bin/pip install --no-cache-dir {requirements} \\")
+    add("# The base image's pip installs into it (`--python`): no pip of its own to bootstrap.")
+    add(f"RUN python -m venv --without-pip {POETRY_DIR} \\")
+    add(
+        f"    && python -m pip --python {POETRY_DIR}/bin/python install --no-cache-dir "
+        f"--disable-pip-version-check {requirements} \\"
+    )
     add(f"    && ln -s {POETRY_DIR}/bin/poetry /usr/local/bin/poetry")
     add(f"# The project's virtualenv goes to {VENV_DIR}, the path the runtime image uses too.")
     add("ENV POETRY_NO_INTERACTION=1 \\")
@@ -379,7 +383,8 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
         add("# The project as a wheel (a regular, non-editable install), built from its own files only.")
         add("FROM poetry AS wheel")
         _add_copies(add, plan)
-        add(f"RUN poetry build --format wheel --output {DIST_DIR}")
+        add("# poetry-core's PEP 517 hook, what `poetry build` runs, without Poetry's start-up.")
+        add(f"RUN {POETRY_DIR}/bin/python -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"{DIST_DIR}\")'")
         add("")
 
     add("# The runtime image: no Poetry, no compilers, no caches, no source tree.")
