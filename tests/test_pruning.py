@@ -3,6 +3,7 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+from helpers import FIXTURES, REPO
 
 from poetry_plugin_docker.pruning import (
     kept_groups,
@@ -185,3 +186,47 @@ def test_lock_2_0_without_groups_is_pruned_by_reachability(groups: list[str]) ->
     pruned = tomllib.loads(pruned_lock(lock, {"six"}, set(groups), Selection(), "f00").decode())
     assert pruned["package"] == [tomllib.loads(lock.decode())["package"][3]]
     assert pruned["metadata"] == {"lock-version": "2.0", "python-versions": ">=3.9", "content-hash": "f00"}
+
+
+def _both_ways(lock: bytes, kept: set[str], groups: set[str], selection: Selection, **options) -> tuple[str, str]:
+    from poetry_plugin_docker.pruning import _LockEdit
+
+    edit = _LockEdit(kept, groups, selection, "f00", options.get("non_editable", False))
+    return edit.text(lock.decode()), edit.tomlkit(lock.decode())
+
+
+LOCKS = sorted(FIXTURES.rglob("poetry.lock")) + sorted((REPO / "examples").rglob("poetry.lock"))
+
+
+@pytest.mark.parametrize("lock_path", LOCKS, ids=lambda path: str(path.relative_to(REPO)))
+@pytest.mark.parametrize(
+    ("keep", "groups", "selection"),
+    [
+        ("all", {"main", "dev"}, Selection(groups=("main", "dev"), all_extras=True)),
+        ("half", {"main"}, Selection()),
+        ("first", {"main"}, Selection(extras=("idn",))),
+    ],
+)
+def test_text_edit_matches_tomlkit(lock_path, keep, groups, selection) -> None:
+    """The fast path edits Poetry's text exactly as a TOML round trip through tomlkit would."""
+    lock = lock_path.read_bytes()
+    names = [p["name"] for p in tomllib.loads(lock.decode())["package"]]
+    kept = {"all": set(names), "half": set(names[::2]), "first": set(names[:1])}[keep]
+    text, via_tomlkit = _both_ways(lock, kept, groups, selection, non_editable=True)
+    assert text == via_tomlkit
+    assert {p["name"] for p in tomllib.loads(text)["package"]} == kept
+
+
+def test_text_edit_of_markers_and_extras_matches_tomlkit() -> None:
+    for groups in ({"main"}, {"dev"}, {"main", "dev"}):
+        for selection in (Selection(), Selection(extras=("ini",)), Selection(all_extras=True)):
+            text, via_tomlkit = _both_ways(LOCK_2_1, {"colorama", "core", "six", "pytest"}, groups, selection)
+            assert text == via_tomlkit, (groups, selection)
+
+
+def test_a_lock_laid_out_otherwise_goes_through_tomlkit() -> None:
+    unusual = LOCK_2_1.replace(b'[[package]]\nname = "six"', b'[[package]]\nversion = "1.16.0"\nname = "six"', 1)
+    unusual = unusual.replace(b'version = "1.16.0"\ndescription', b"description", 1)
+    pruned = tomllib.loads(pruned_lock(unusual, {"six"}, {"main"}, Selection(), "f00").decode())
+    assert [p["name"] for p in pruned["package"]] == ["six"]
+    assert pruned["package"][0]["groups"] == ["main"] and "markers" not in pruned["package"][0]

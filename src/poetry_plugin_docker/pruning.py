@@ -212,67 +212,181 @@ def pruned_lock(
 ) -> bytes:
     """The lock with only these packages, groups and extras, and this content-hash.
 
-    Returns the lock unchanged, byte for byte, when there is nothing to change.
+    Edits the text Poetry wrote, section by section, which keeps every kept byte
+    and costs next to nothing (build-context runs in every release job); a lock
+    laid out otherwise (edited by hand) goes through tomlkit instead. Returns the
+    lock itself when there is nothing to change.
     """
-    import tomlkit
-
-    document = tomlkit.parse(lock.decode("utf-8"))
-    changed = False
-    packages = document.get("package")
-    if packages is not None:
-        for index in reversed(range(len(packages))):
-            package = packages[index]
-            if canonicalize_name(package["name"]) not in kept_packages:
-                del packages[index]
-                changed = True
-                continue
-            changed |= _keep_groups(package, groups)
-            if non_editable and package.get("develop") is True:
-                package["develop"] = False
-                changed = True
-
-    extras = document.get("extras")
-    if extras is not None and not selection.all_extras:
-        wanted = _names(selection.extras)
-        for name in [name for name in extras if canonicalize_name(name) not in wanted]:
-            del extras[name]
-            changed = True
-        if not extras:
-            del document["extras"]
-
-    metadata = document["metadata"]
-    if metadata.get("content-hash") != content_hash:
-        metadata["content-hash"] = content_hash
-        changed = True
-    return tomlkit.dumps(document).encode("utf-8") if changed else lock
+    text = lock.decode("utf-8")
+    edit = _LockEdit(kept_packages, groups, selection, content_hash, non_editable)
+    try:
+        pruned = edit.text(text)
+    except _UnusualLayout:
+        pruned = edit.tomlkit(text)
+    return lock if pruned == text else pruned.encode("utf-8")
 
 
-def _keep_groups(package: Any, groups: set[str]) -> bool:
-    """Cut a lock-2.1 package's groups and per-group markers down to the kept groups.
+class _UnusualLayout(Exception):
+    """The lock is not laid out as Poetry writes it."""
 
-    The markers are written back as Poetry writes them: one string when every kept
-    group has the same marker, none when that marker is "any", else a table.
+
+# Top-level tables: [[package]], [extras], [metadata] (not [package.dependencies] and the like).
+_TOP_LEVEL_HEADER = re.compile(r"^\[\[?(?!package\.)[^\[\]]+\]\]?[ \t]*$", re.MULTILINE)
+_PACKAGE_NAME = re.compile(r'\[\[package\]\][ \t]*\r?\nname = "([^"\\]+)"\r?\n')
+_SUBTABLE = re.compile(r"^\[package\.", re.MULTILINE)
+_EXTRA_KEY = re.compile(r'^("?)([A-Za-z0-9_.-]+)\1 = ')
+
+
+class _LockEdit:
+    def __init__(
+        self, kept: set[str], groups: set[str], selection: Selection, content_hash: str, non_editable: bool
+    ) -> None:
+        self.kept, self.groups, self.content_hash, self.non_editable = kept, groups, content_hash, non_editable
+        self.extras = None if selection.all_extras else _names(selection.extras)
+
+    def text(self, text: str) -> str:
+        headers = list(_TOP_LEVEL_HEADER.finditer(text))
+        if not headers or headers[-1].group(0).strip() != "[metadata]":
+            raise _UnusualLayout
+        pieces = [text[: headers[0].start()]]
+        for index, header in enumerate(headers):
+            end = headers[index + 1].start() if index + 1 < len(headers) else len(text)
+            section, title = text[header.start() : end], header.group(0).strip()
+            if title == "[[package]]":
+                match = _PACKAGE_NAME.match(section)
+                if match is None:
+                    raise _UnusualLayout
+                if canonicalize_name(match.group(1)) not in self.kept:
+                    continue
+                section = self._package_text(section)
+            elif title == "[extras]" and self.extras is not None:
+                section = self._extras_text(section)
+            elif title == "[metadata]":
+                section, count = re.subn(
+                    r'(?m)^content-hash = "[0-9a-f]*"', f'content-hash = "{self.content_hash}"', section
+                )
+                if count != 1:
+                    raise _UnusualLayout
+            pieces.append(section)
+        return "".join(pieces)
+
+    def _package_text(self, section: str) -> str:
+        # The package's own keys come before its first subtable ([package.dependencies], ...).
+        subtable = _SUBTABLE.search(section)
+        head, tail = (section[: subtable.start()], section[subtable.start() :]) if subtable else (section, "")
+        groups_line = re.search(r"(?m)^groups = (.*)$", head)
+        if groups_line:
+            markers_line = re.search(r"(?m)^markers = (.*)$", head)
+            markers = _toml_value(markers_line.group(1)) if markers_line else None
+            change = pruned_groups_and_markers(_toml_value(groups_line.group(1)), markers, self.groups)
+            if change is not None:
+                new_groups, new_markers = change
+                head = head.replace(groups_line.group(0), f"groups = {_render(new_groups)}", 1)
+                if markers_line and new_markers is None:
+                    head = head.replace(markers_line.group(0) + "\n", "", 1)
+                elif markers_line:
+                    head = head.replace(markers_line.group(0), f"markers = {_render(new_markers)}", 1)
+        if self.non_editable:
+            head = re.sub(r"(?m)^develop = true$", "develop = false", head)
+        return head + tail
+
+    def _extras_text(self, section: str) -> str:
+        header, _, body = section.partition("\n")
+        lines = body.splitlines(keepends=True)
+        kept = []
+        for line in lines:
+            key = _EXTRA_KEY.match(line)
+            if key is None and line.strip():
+                raise _UnusualLayout  # a multi-line array or a comment
+            if key is None or canonicalize_name(key.group(2)) in self.extras:
+                kept.append(line)
+        if not any(line.strip() for line in kept):
+            return ""  # no extra left: no [extras] table, as Poetry writes it
+        return header + "\n" + "".join(kept)
+
+    def tomlkit(self, text: str) -> str:
+        import tomlkit
+
+        document = tomlkit.parse(text)
+        packages = document.get("package")
+        if packages is not None:
+            for index in reversed(range(len(packages))):
+                package = packages[index]
+                if canonicalize_name(package["name"]) not in self.kept:
+                    del packages[index]
+                    continue
+                if "groups" in package:
+                    markers = package.get("markers")
+                    change = pruned_groups_and_markers(
+                        [str(group) for group in package["groups"]],
+                        None if markers is None else markers.unwrap() if hasattr(markers, "unwrap") else markers,
+                        self.groups,
+                    )
+                    if change is not None:
+                        package["groups"], new_markers = change
+                        if new_markers is None and "markers" in package:
+                            del package["markers"]
+                        elif new_markers is not None:
+                            package["markers"] = _inline(new_markers)
+                if self.non_editable and package.get("develop") is True:
+                    package["develop"] = False
+        extras = document.get("extras")
+        if extras is not None and self.extras is not None:
+            for name in [name for name in extras if canonicalize_name(name) not in self.extras]:
+                del extras[name]
+            if not extras:
+                del document["extras"]
+        document["metadata"]["content-hash"] = self.content_hash
+        return tomlkit.dumps(document)
+
+
+def pruned_groups_and_markers(
+    old_groups: list[str], markers: str | dict[str, str] | None, groups: set[str]
+) -> tuple[list[str], str | dict[str, str] | None] | None:
+    """A lock-2.1 package's groups and markers cut down to the kept groups; None if unchanged.
+
+    The markers come back as Poetry writes them: one string when every kept group
+    has the same marker, none when that marker is "any", else a table by group.
     """
-    if "groups" not in package:
-        return False
-    old_groups = [str(group) for group in package["groups"]]
     new_groups = [group for group in old_groups if canonicalize_name(group) in groups]
     if not new_groups or new_groups == old_groups:
-        return False
-    package["groups"] = new_groups
-    markers = package.get("markers")
+        return None
     if markers is None or isinstance(markers, str):
-        return True  # the same marker (or none) for every group
+        return new_groups, markers  # the same marker (or none) for every group
     per_group = {group: str(markers.get(group, "*")) for group in new_groups}
     distinct = set(per_group.values())
     if distinct == {"*"}:
-        del package["markers"]
-    elif len(distinct) == 1:
-        package["markers"] = distinct.pop()
-    else:
-        import tomlkit
+        return new_groups, None
+    if len(distinct) == 1:
+        return new_groups, distinct.pop()
+    return new_groups, {group: marker for group, marker in per_group.items() if marker != "*"}
 
-        table = tomlkit.inline_table()
-        table.update({group: marker for group, marker in per_group.items() if marker != "*"})
-        package["markers"] = table
-    return True
+
+def _toml_value(text: str) -> Any:
+    import tomllib
+
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        raise _UnusualLayout from None
+
+
+def _render(value: str | list[str] | dict[str, str]) -> str:
+    """A TOML value as Poetry (tomlkit) writes it on one line."""
+    import json
+
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_render(item) for item in value) + "]"
+    return "{" + ", ".join(f"{key} = {_render(item)}" for key, item in value.items()) + "}"
+
+
+def _inline(value: str | dict[str, str]) -> Any:
+    import tomlkit
+
+    if isinstance(value, str):
+        return value
+    table = tomlkit.inline_table()
+    table.update(value)
+    return table
