@@ -134,10 +134,7 @@ def _credentials(project: Project, secret_id: str, environ: dict[str, str]) -> s
 
 def _configured(project: Project, source: str, part: str) -> str | None:
     """A credential from Poetry's configuration (`poetry config http-basic.<source>`)."""
-    try:
-        value = project.poetry.config.get(f"http-basic.{source}.{part}")
-    except Exception:  # an older Poetry without that key
-        return None
+    value = project.poetry_setting(f"http-basic.{source}.{part}")
     return str(value) if value else None
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from poetry_plugin_docker.errors import UserError
 
 if TYPE_CHECKING:
-    from poetry.poetry import Poetry
+    from poetry.core.poetry import Poetry as CorePoetry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,17 +43,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path} is not valid TOML ({error}). Fix the file and retry.") from None
 
 
-def explain_load_failure(error: Exception, directory: Path) -> UserError:
-    """A one-line explanation of why Poetry could not load the project."""
-    pyproject = _find_pyproject(directory)
-    if pyproject is None:
-        return UserError(
-            f"No pyproject.toml in {directory} or its parents. "
-            "Run the command inside a Poetry project."
-        )
-    data = read_toml(pyproject)
-    if "project" in data and poetry_version().startswith("1."):
-        return UserError(_needs_poetry_2(pyproject))
+def explain_load_failure(error: Exception, pyproject: Path) -> UserError:
+    """A one-line explanation of why poetry-core could not load the project."""
     reason = " ".join(str(error).split()) or type(error).__name__
     return UserError(f"Poetry cannot load {pyproject}: {reason}. Fix pyproject.toml and retry.")
 
@@ -115,45 +106,83 @@ def git_urls(lock_data: dict[str, Any]) -> list[str]:
     ]
 
 
-def poetry_content_hash(pyproject_data: dict[str, Any]) -> str:
-    """The lock content-hash the running Poetry computes for this pyproject content."""
+def _locker(lock: Path, pyproject_data: dict[str, Any]) -> Any:
+    """Poetry's own Locker for this lock file and pyproject content, on every Poetry version."""
     from poetry.packages.locker import Locker
 
-    lock = Path("poetry.lock")
     if poetry_version().startswith("1."):
-        return Locker(lock, pyproject_data.get("tool", {}).get("poetry", {}))._get_content_hash()
-    return Locker(lock, pyproject_data)._get_content_hash()
+        return Locker(lock, pyproject_data.get("tool", {}).get("poetry", {}))
+    return Locker(lock, pyproject_data)
+
+
+def poetry_content_hash(pyproject_data: dict[str, Any]) -> str:
+    """The lock content-hash the running Poetry computes for this pyproject content."""
+    return _locker(Path("poetry.lock"), pyproject_data)._get_content_hash()
 
 
 @dataclass
 class Project:
     """A loaded Poetry project whose lock file Poetry accepts."""
 
-    poetry: Poetry
+    poetry: CorePoetry  # poetry-core's view: the package and its pyproject.toml
     root: Path
     pyproject: dict[str, Any]
     lock: bytes = field(repr=False)
 
     @classmethod
-    def load(cls, poetry: Poetry) -> Project:
-        pyproject_path = Path(poetry.pyproject_path)
+    def open(cls, directory: Path) -> Project:
+        """The project of this directory (or its nearest parent with a pyproject.toml).
+
+        poetry-core's Factory reads the package, and Poetry's Locker checks the lock,
+        exactly as Poetry does; Poetry's repositories are not needed and not built,
+        which keeps build-context's start-up close to `poetry --version`'s.
+        """
+        from poetry.core.factory import Factory
+
+        pyproject_path = _find_pyproject(directory)
+        if pyproject_path is None:
+            raise UserError(
+                f"No pyproject.toml in {directory} or its parents. "
+                "Run the command inside a Poetry project."
+            )
         pyproject = read_toml(pyproject_path)
         if "project" in pyproject and poetry_version().startswith("1."):
             raise UserError(_needs_poetry_2(pyproject_path))
+        try:
+            poetry = Factory().create_poetry(pyproject_path.parent)
+        except Exception as error:  # poetry-core's validation of pyproject.toml
+            raise explain_load_failure(error, pyproject_path) from None
         _refuse_credentials_in_source_urls(pyproject)
-        locker = poetry.locker
-        if not locker.is_locked():
+        lock_path = pyproject_path.parent / "poetry.lock"
+        if not lock_path.is_file():
             raise UserError(
                 f"No poetry.lock next to {pyproject_path}. Run `poetry lock` and retry."
             )
-        if not locker.is_fresh():
+        if not _locker(lock_path, pyproject).is_fresh():
             raise UserError(
                 "poetry.lock is out of date with pyproject.toml. Run `poetry lock` and retry."
             )
-        project = cls(poetry, pyproject_path.parent, pyproject, Path(locker.lock).read_bytes())
+        project = cls(poetry, pyproject_path.parent, pyproject, lock_path.read_bytes())
         project.refuse_unsupported_sources()
         project.config  # noqa: B018 - a bad [tool.poetry-plugin-docker] table fails early
         return project
+
+    def poetry_setting(self, key: str) -> Any:
+        """A value of Poetry's configuration here: its config and auth files, then poetry.toml."""
+        try:
+            return self._poetry_config.get(key)
+        except Exception:  # an older Poetry without that key
+            return None
+
+    @cached_property
+    def _poetry_config(self) -> Any:
+        from poetry.config.config import Config
+
+        config = Config.create()
+        local = self.root / "poetry.toml"
+        if local.is_file():
+            config.merge(read_toml(local))
+        return config
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -206,10 +235,7 @@ class Project:
             name = str(source.get("name", ""))
             configured = os.environ.get(credential_variable(name, "USERNAME"))
             if not configured:
-                try:
-                    configured = self.poetry.config.get(f"http-basic.{name}.username")
-                except Exception:  # an older Poetry without that key: not configured
-                    configured = None
+                configured = self.poetry_setting(f"http-basic.{name}.username")
             if configured:
                 found.append(name)
         return found

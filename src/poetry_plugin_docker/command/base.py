@@ -10,7 +10,7 @@ from cleo.helpers import option
 from poetry.console.commands.command import Command
 
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.project import Project, explain_load_failure
+from poetry_plugin_docker.project import Project
 from poetry_plugin_docker.result import Result
 
 if TYPE_CHECKING:
@@ -41,11 +41,7 @@ class DockerCommand(Command):
         return 1
 
     def _load_project(self) -> Project:
-        try:
-            poetry = self.poetry
-        except Exception as error:  # Poetry's own errors loading pyproject.toml
-            raise explain_load_failure(error, self._start_directory()) from None
-        return Project.load(poetry)
+        return Project.open(self._start_directory())
 
     def _start_directory(self) -> Path:
         directory = getattr(self.application, "project_directory", None)
