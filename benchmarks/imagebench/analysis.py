@@ -1,0 +1,319 @@
+"""Pure functions of the image benchmark: no Docker, no files, unit-tested.
+
+Layer identities, the bytes a release adds, BuildKit logs, ratios and the targets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+DOCKERFILES = ("naive", "handwritten", "ours")
+DOCKERFILE_LABELS = {
+    "naive": "1 naive",
+    "handwritten": "2 hand-written",
+    "ours": "3 ours",
+}
+# The build scenarios, in the order they run for each project.
+SCENARIOS = ("cold", "nochange", "code", "bump", "bump_ci", "dev", "main")
+SCENARIO_LABELS = {
+    "cold": "cold build (`--no-cache`, empty cache mounts)",
+    "nochange": "rebuild, no change",
+    "code": "rebuild after a one-line code change",
+    "bump": "rebuild after `poetry version patch`",
+    "bump_ci": "rebuild after `poetry version patch`, cache mounts emptied (CI runner)",
+    "dev": "rebuild after a dev-only dependency bump",
+    "main": "rebuild after a main dependency bump",
+}
+MB = 1_000_000
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+def chain_ids(diff_ids: Sequence[str]) -> list[str]:
+    """The chain ID of each layer (OCI image spec): the identity of a layer *and* all below it.
+
+    ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
+    The engine stores each layer's size under its chain ID.
+    """
+    chains: list[str] = []
+    for diff_id in diff_ids:
+        if not chains:
+            chains.append(diff_id)
+        else:
+            digest = hashlib.sha256(f"{chains[-1]} {diff_id}".encode()).hexdigest()
+            chains.append(f"sha256:{digest}")
+    return chains
+
+
+@dataclass(frozen=True)
+class LayerDiff:
+    changed: int  # layers of the new image that the old one does not have
+    total: int  # layers of the new image
+    bytes: int  # their total (uncompressed) size
+
+
+def layer_diff(old_diff_ids: Sequence[str], new_layers: Sequence[tuple[str, int]]) -> LayerDiff:
+    """What a new image adds to a host or registry that has the old one.
+
+    `new_layers` is the new image's (diff ID, size) list, bottom first. A layer counts
+    as added when its digest is not among the old image's layers: registries and
+    engines store layers by digest, so a layer whose content did not change is never
+    pushed or pulled again, wherever it sits.
+    """
+    old = set(old_diff_ids)
+    added = [size for diff_id, size in new_layers if diff_id not in old]
+    return LayerDiff(changed=len(added), total=len(new_layers), bytes=sum(added))
+
+
+def new_blob_bytes(before: Mapping[str, int], after: Mapping[str, int]) -> int:
+    """Bytes of the blobs (digest -> size) present after and not before: what was uploaded."""
+    return sum(size for digest, size in after.items() if digest not in before)
+
+
+def manifest_blobs(manifest: Mapping) -> dict[str, int]:
+    """digest -> size of the config and layers of a registry image manifest (schema 2)."""
+    blobs = {manifest["config"]["digest"]: int(manifest["config"]["size"])}
+    for layer in manifest.get("layers", []):
+        blobs[layer["digest"]] = int(layer["size"])
+    return blobs
+
+
+def pull_bytes(previous: Mapping, new: Mapping) -> int:
+    """Bytes a host holding the previous release downloads to pull the new one."""
+    return new_blob_bytes(manifest_blobs(previous), manifest_blobs(new))
+
+
+# ----------------------------------------------------------------------------- BuildKit logs
+
+_STEP = re.compile(r"^#(\d+) (\[.+)$")
+_STATUS = re.compile(r"^#(\d+) (CACHED|DONE (\d+(?:\.\d+)?)s|ERROR.*)$")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    cached: bool
+    seconds: float | None
+
+
+def parse_buildkit_log(text: str) -> list[Step]:
+    """The named steps (`#N [stage i/n] INSTRUCTION`) of a `--progress=plain` log."""
+    names: dict[str, str] = {}
+    status: dict[str, tuple[bool, float | None]] = {}
+    order: list[str] = []
+    for line in text.splitlines():
+        match = _STEP.match(line)
+        if match:
+            number, name = match.groups()
+            if number not in names:
+                names[number] = name
+                order.append(number)
+            continue
+        match = _STATUS.match(line)
+        if match and match.group(1) in names:
+            number, word, seconds = match.groups()
+            if word == "CACHED":
+                status[number] = (True, None)
+            elif word.startswith("DONE"):
+                status[number] = (False, float(seconds))
+    return [Step(names[n], *status.get(n, (False, None))) for n in order]
+
+
+_BUILT = re.compile(r"^Built (\S+?)(?: and (\S+?))?\.$")
+
+
+@dataclass(frozen=True)
+class PoetryDockerBuild:
+    docker_seconds: float | None  # from the command line it prints to docker's end; None: not found
+    tags: list[str]  # what it says it built
+
+
+def split_poetry_docker_build(lines: Sequence[tuple[float, str]], total: float) -> PoetryDockerBuild:
+    """The `docker build` part of a `poetry docker build` run, from its timestamped output.
+
+    `lines` is (seconds since the start, line) for each line of the command's output
+    (stdout and stderr in one stream). The plugin prints `Running: <docker build ...>` just
+    before it starts docker, and `Built <tag> and <tag>.` just after docker exits (it
+    flushes each line); docker's own output goes to the same stream in between. Without a
+    `Built` line (a failed build), docker's part ends with the command.
+    """
+    start = end = None
+    tags: list[str] = []
+    for seconds, line in lines:
+        text = line.rstrip("\n")
+        if start is None:
+            if text.startswith("Running: "):
+                start = seconds
+            continue
+        match = _BUILT.match(text)
+        if match:
+            end = seconds
+            tags = [tag for tag in match.groups() if tag]
+            break
+    if start is None:
+        return PoetryDockerBuild(None, tags)
+    return PoetryDockerBuild((total if end is None else end) - start, tags)
+
+
+def dependency_install(steps: Iterable[Step]) -> Step | None:
+    """The step that installs the dependencies (`poetry install`), if the build has one."""
+    for step in steps:
+        if re.search(r"\bRUN\b.*\bpoetry install\b", step.name):
+            return step
+    return None
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def rotated(items: Sequence[str], shift: int) -> list[str]:
+    """`items` started at position `shift`: each scenario starts with another Dockerfile."""
+    if not items:
+        return []
+    shift %= len(items)
+    return [*items[shift:], *items[:shift]]
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # what is promised, in words
+    measured: str  # the measured value, in words
+    met: bool | None  # None: not measured in this run
+
+
+def _build(results: Mapping, project: str, scenario: str, dockerfile: str) -> Mapping:
+    try:
+        return results["projects"][project]["builds"][scenario][dockerfile] or {}
+    except (KeyError, TypeError):
+        return {}
+
+
+def _seconds(results: Mapping, project: str, scenario: str, dockerfile: str) -> float | None:
+    """The job's time: Poetry (`poetry version -s`, or all of `poetry docker build`) + docker build."""
+    return _build(results, project, scenario, dockerfile).get("seconds")
+
+
+def _docker_seconds(results: Mapping, project: str, scenario: str, dockerfile: str) -> float | None:
+    """The `docker build` part alone (secondary: the targets are judged on the job's time)."""
+    return _build(results, project, scenario, dockerfile).get("docker_build_seconds")
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.2f}x"
+
+
+def _fmt_bytes(value: float | None) -> str:
+    return "not measured" if value is None else human_bytes(value)
+
+
+def _with_docker_alone(text: str, value: float | None) -> str:
+    return text if value is None else f"{text} (`docker build` alone: {_fmt_ratio(value)})"
+
+
+def evaluate_targets(results: Mapping, heavy: str = "science") -> list[Target]:
+    """The issue's targets, each as ratios or sizes from this one run.
+
+    Times are the release job's (`seconds`: Poetry and `docker build` together, as a job
+    that tags the image with the version runs them); the ratio of the `docker build` parts
+    alone is given next to it when the run has it, and never decides a verdict.
+    """
+    projects = [p for p in results.get("projects", {})]
+    targets: list[Target] = []
+
+    def check(value: float | None, ok) -> bool | None:  # type: ignore[no-untyped-def]
+        return None if value is None else bool(ok(value))
+
+    def both(numerator: tuple[str, str, str], denominator: tuple[str, str, str]) -> tuple[float | None, float | None]:
+        return (ratio(_seconds(results, *numerator), _seconds(results, *denominator)),
+                ratio(_docker_seconds(results, *numerator), _docker_seconds(results, *denominator)))
+
+    for project in projects:
+        value, docker = both((project, "bump", "ours"), (project, "code", "ours"))
+        targets.append(Target(
+            f"{project}: our version-bump rebuild <= 1.2 x our rebuild after a one-line code change",
+            _with_docker_alone(_fmt_ratio(value), docker), check(value, lambda v: v <= 1.2)))
+    for scenario, words in (("bump", "warm cache mounts"), ("bump_ci", "cache mounts emptied")):
+        for project in projects:
+            value, docker = both((project, scenario, "handwritten"), (project, scenario, "ours"))
+            need = 2.5 if project == heavy else 1.0
+            promise = f">= {need} x faster" if project == heavy else "faster"
+            targets.append(Target(
+                f"{project}: our version-bump rebuild {promise} than Dockerfile 2's ({words})",
+                _with_docker_alone(f"Dockerfile 2 / ours = {_fmt_ratio(value)}", docker),
+                check(value, (lambda v, need=need: v >= need) if project == heavy else (lambda v: v > 1.0))))
+    name = f"{heavy}: release job after a bump (rebuild + push) >= 5 x faster than Dockerfile 2's"
+    if heavy in projects:
+        release = results["projects"][heavy].get("release", {})
+
+        def job(dockerfile: str) -> float | None:
+            return (release.get(dockerfile) or {}).get("release_job_seconds")
+
+        def without_poetry(dockerfile: str) -> float | None:
+            build = _build(results, heavy, "bump", dockerfile)
+            if job(dockerfile) is None or build.get("seconds") is None or build.get("docker_build_seconds") is None:
+                return None
+            return job(dockerfile) - (build["seconds"] - build["docker_build_seconds"])
+
+        value = ratio(job("handwritten"), job("ours"))
+        docker = ratio(without_poetry("handwritten"), without_poetry("ours"))
+        measured = f"Dockerfile 2 / ours = {_fmt_ratio(value)}"
+        if docker is not None:
+            measured += f" (`docker build` + push alone: {_fmt_ratio(docker)})"
+        targets.append(Target(name, measured, check(value, lambda v: v >= 5.0)))
+    else:
+        targets.append(Target(name, "not measured (project not in this run)", None))
+    for project in projects:
+        sizes = (results["projects"][project].get("sizes") or {}).get("ours") or {}
+        extra = None
+        if sizes.get("image") is not None and sizes.get("base") is not None and sizes.get("venv") is not None:
+            extra = sizes["image"] - sizes["base"] - sizes["venv"]
+        targets.append(Target(
+            f"{project}: our runtime image <= base image + the venv + 2 MB",
+            f"image - base - venv = {_fmt_bytes(extra)}", check(extra, lambda v: v <= 2 * MB)))
+    for project in projects:
+        added = ((results["projects"][project].get("release") or {}).get("ours") or {}).get("bytes_added")
+        targets.append(Target(
+            f"{project}: bytes a version bump adds to our image < 1 MB",
+            _fmt_bytes(added), check(added, lambda v: v < MB)))
+    for project in projects:
+        value, docker = both((project, "cold", "ours"), (project, "cold", "handwritten"))
+        targets.append(Target(
+            f"{project}: our cold build <= 1.1 x Dockerfile 2's",
+            _with_docker_alone(f"ours / Dockerfile 2 = {_fmt_ratio(value)}", docker),
+            check(value, lambda v: v <= 1.1)))
+    return targets
+
+
+def human_bytes(value: float) -> str:
+    """Decimal units, as registries and `docker images` show them."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= size:
+            return f"{sign}{value / size:.1f} {unit}" if value / size < 100 else f"{sign}{value / size:.0f} {unit}"
+    return f"{sign}{int(value)} B"
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Replace each non-empty secret (the index URL, its host) in `text`."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "<index>")
+    return text

@@ -1,0 +1,537 @@
+"""The benchmark run: scratch trees, interleaved builds, the release (push, deploy pull), sizes."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from imagebench.analysis import (
+    DOCKERFILES,
+    SCENARIOS,
+    dependency_install,
+    layer_diff,
+    manifest_blobs,
+    new_blob_bytes,
+    parse_buildkit_log,
+    pull_bytes,
+    rotated,
+    scrub,
+    split_poetry_docker_build,
+)
+from imagebench.engine import CommandError, Dockerd, Engine, Registry, run, run_stamped
+
+BENCH = Path(__file__).resolve().parent.parent
+REPO = BENCH.parent
+OURS_OPTIONS = (
+    "--python", "3.11", "--syntax", "none",
+    "--builder-plugin", "poetry-plugin-pypi-mirror", "--build-arg", "POETRY_PYPI_MIRROR_URL",
+)
+BASE_IMAGES = {"naive": "python:3.11", "handwritten": "python:3.11-slim", "ours": "python:3.11-slim"}
+VENV_LAYER = "COPY /app/.venv /app/.venv"
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    key: str
+    title: str
+    description: str
+    source: Path
+    package: str
+    entry: str  # the script's target, module:function (a build arg of Dockerfiles 1 and 2)
+    import_statement: str  # what the first-import measurement imports
+    dev_bump: tuple[str, str]  # text in pyproject.toml -> its replacement
+    dev_label: str
+    main_bump: tuple[str, str]
+    main_label: str
+
+
+PROJECTS = {
+    "fastapi": ProjectSpec(
+        key="fastapi",
+        title="FastAPI example (`examples/fastapi-service`)",
+        description="The bundled example: FastAPI and uvicorn, 15 locked packages in the main group "
+                    "(about 16 MB installed), pytest in the dev group; Poetry's `[tool.poetry]` layout.",
+        source=REPO / "examples" / "fastapi-service",
+        package="fastapi_service",
+        entry="fastapi_service.main:run",
+        import_statement="import fastapi",
+        dev_bump=('pytest = ">=8.0"', 'pytest = "==8.4.1"'),
+        dev_label="pytest 8.4.2 → 8.4.1 (the dev constraint `>=8.0` pinned to `==8.4.1`; 8.4.2 is "
+                  "the newest pytest for the example's `python = \">=3.9\"`)",
+        main_bump=('uvicorn = ">=0.29"', 'uvicorn = "==0.38.0"'),
+        main_label="uvicorn 0.39.0 → 0.38.0 (the constraint `>=0.29` pinned to `==0.38.0`; 0.39.0 is "
+                   "the newest uvicorn for Python 3.9)",
+    ),
+    "science": ProjectSpec(
+        key="science",
+        title="Heavy scientific service (`benchmarks/projects/science-service`)",
+        description="numpy, pandas, scipy and click in the main group (about 220 MB "
+                     "installed, binary wheels), pytest, ruff and mypy pinned exactly in the dev group; PEP 621 "
+                     "`[project]` layout.",
+        source=BENCH / "projects" / "science-service",
+        package="science_service",
+        entry="science_service.cli:main",
+        import_statement="import pandas, scipy, scipy.optimize",
+        dev_bump=('ruff = "0.17.5"', 'ruff = "0.17.6"'),
+        dev_label="ruff 0.17.5 → 0.17.6 (an exact dev pin)",
+        main_bump=('"click (==8.5.0)"', '"click (==8.5.1)"'),
+        main_label="click 8.5.0 → 8.5.1 (an exact main pin)",
+    ),
+}
+
+METHOD = [
+    "Every build, push and image measurement runs on a throwaway dockerd started for the run "
+    "(its own data root, exec root and socket, `--bridge none --iptables=false`; the base "
+    "images copied in with `docker save | docker load`), so no earlier run's BuildKit cache "
+    "and no other build on the machine shares its cache or solver state (on the machine's "
+    "shared dockerd, concurrent builds of identical steps made cached steps re-run).",
+    "Each project is copied three times into a temporary directory (one tree per Dockerfile, "
+    "each a git repository so that `REVISION` is a real commit); the repository's own copies "
+    "are never touched.",
+    "Scenarios run in the order of the build table; within a scenario the three Dockerfiles "
+    "build one after the other, starting with a different one in each scenario. Every change "
+    "(a line appended to the package's `__init__.py`, `poetry version patch`, a dev or main pin "
+    "moved followed by one `poetry lock` whose `pyproject.toml` and `poetry.lock` are copied to "
+    "the three trees) is committed in each tree before the builds.",
+    "Cold builds use `--no-cache` after `docker builder prune -f --filter type=exec.cachemount` "
+    "(BuildKit's cache mounts emptied). The CI-runner row empties the cache mounts the same way "
+    "before each build but keeps the layer cache, as a runner restoring a registry layer cache "
+    "would.",
+    "Times are wall-clock seconds of what a release or CI job runs to get an image tagged "
+    "with its version, the same way for all three, so that each side pays Poetry's start-up "
+    "once. Dockerfiles 1 and 2: `poetry version -s` (the version for the tag and the `VERSION` "
+    "build argument), then `docker build --network=host --progress=plain -t NAME:<version> "
+    "--build-arg VERSION=<version> --build-arg POETRY_PYPI_MIRROR_URL --build-arg ENTRY=… .` "
+    "(and `PACKAGE` for 2; neither declares `VERSION`, and BuildKit ignores it silently). "
+    "Ours: `poetry docker build --tag NAME -- --network=host --progress=plain`, one Poetry "
+    "process that writes the stub, then runs the same docker client (`DOCKER`, and "
+    "`DOCKER_HOST` set to the run's dockerd) with `VERSION`, `REVISION`, `--build-arg "
+    "POETRY_PYPI_MIRROR_URL` (the Dockerfile declares it and it is set in the environment) and "
+    "the tags NAME:<version> and NAME:latest. Cold builds add `--no-cache` (after `--` for ours). "
+    "Debian's docker 20.10 client, built-in BuildKit.",
+    "The `docker build` part of each job is timed too (the secondary columns and the "
+    "parenthesised ratios): for 1 and 2 around the docker command; for ours from the line "
+    "`poetry docker build` prints just before it starts docker (`Running: …`) to the one it "
+    "prints when docker has exited (`Built …`), both read from its output as it comes. The "
+    "rest of the job is Poetry's part: `poetry version -s` for 1 and 2; for ours Poetry's "
+    "start-up, loading the project, writing the stub, `git rev-parse HEAD` and Poetry's exit. "
+    "The targets are judged on the whole job's time.",
+    "Bytes a bump adds: the layers of the bumped image whose digest (diff ID) the previous "
+    "image does not have, with their sizes from the engine's layer store (the sizes `docker "
+    "images` adds up). That is what a registry push and every deploy's pull pay, before "
+    "compression.",
+    "Release: the previous image (after the code change) and the bumped one are pushed to a "
+    "local registry (Debian's `docker-registry`, its own config and temporary storage, "
+    "listening on 127.0.0.1 only); the push of the bumped tag is timed, and its bytes are the "
+    "blobs that appeared in the registry's storage. The release job is that push plus the "
+    "rebuild job after the bump (Poetry's part included).",
+    "Deploy: another throwaway dockerd (its own `--data-root`, `--exec-root` and socket, "
+    "`--bridge none --iptables=false`) pulls the previous release, then the pull of the new "
+    "tag is timed; its bytes are the compressed blobs of the new manifest that the previous "
+    "one does not have.",
+    "Sizes: `docker image inspect` `.Size` of the image after the bump and of its base image; "
+    "the virtualenv is the `COPY /app/.venv` layer.",
+]
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class Bench:
+    def __init__(self, projects: list[str], logs: Path, compile_runs: int, say=print) -> None:  # type: ignore[no-untyped-def]
+        mirror = os.environ.get("POETRY_PYPI_MIRROR_URL", "")
+        if not mirror:
+            raise SystemExit("POETRY_PYPI_MIRROR_URL is not set: run `source scripts/setup.sh` first.")
+        parsed = urllib.parse.urlsplit(mirror)
+        self.secrets = [mirror, parsed.netloc, parsed.hostname or ""]
+        self.projects = [PROJECTS[key] for key in projects]
+        self.run_id = time.strftime("%Y%m%d-%H%M%S")
+        self.prefix = f"imagebench-{self.run_id}"
+        # The machine's engine: only the source of the base images (and the fallback builder).
+        self.host = Engine(os.environ.get("DOCKER") or "docker")
+        self.engine = self.host
+        self.builder: Dockerd | None = None
+        poetry = Path(sys.executable).parent / "poetry"
+        self.poetry = str(poetry) if poetry.exists() else (shutil.which("poetry") or "poetry")
+        self.work = Path(tempfile.mkdtemp(prefix="imagebench-"))
+        self.logs = logs / self.run_id
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.compile_runs = compile_runs
+        self.images: list[str] = []
+        self.say = say
+        self.registry: Registry | None = None
+        self.deploy: Dockerd | None = None
+        self.pull_method = ""
+        self.engine_note = ""
+
+    # ------------------------------------------------------------------ helpers
+
+    def log(self, name: str, text: str) -> Path:
+        path = self.logs / name
+        path.write_text(scrub(text, self.secrets))
+        return path
+
+    def poetry_run(self, tree: Path, *args: str) -> str:
+        return run([self.poetry, *args], cwd=tree).stdout
+
+    def commit(self, tree: Path, message: str) -> None:
+        run(["git", "add", "-A"], cwd=tree)
+        run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qm", message],
+            cwd=tree)
+
+    def has_compile_option(self) -> bool:
+        text = run([self.poetry, "docker", "dockerfile", "--help"], cwd=REPO, check=False).stdout
+        return re.search(r"--compile\b", text) is not None
+
+    def machine(self) -> dict:
+        meminfo = Path("/proc/meminfo").read_text()
+        ram_kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+        from importlib.metadata import version
+
+        return {
+            "cpus": os.cpu_count(),
+            "cpu_model": model.group(1).strip() if model else platform.processor() or "?",
+            "ram_gib": ram_kib / 1024 / 1024,
+            "kernel": platform.release(),
+            "docker_server": self.engine("version", "--format", "{{.Server.Version}}").stdout.strip(),
+            "docker_client": self.engine("version", "--format", "{{.Client.Version}}").stdout.strip(),
+            "poetry": run([self.poetry, "--version"]).stdout.split()[-1].strip(")"),
+            "plugin": version("poetry-plugin-docker"),
+            "registry": Registry(self.work, self.logs / "x").version(),
+            "load_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        }
+
+    # ------------------------------------------------------------------ trees and builds
+
+    def setup(self, spec: ProjectSpec) -> dict[str, Path]:
+        trees = {}
+        ignore = shutil.ignore_patterns(".venv", "__pycache__", ".docker-deps", "Dockerfile", ".dockerignore",
+                                        ".pytest_cache", ".mypy_cache", ".ruff_cache", "dist")
+        for dockerfile in DOCKERFILES:
+            tree = self.work / spec.key / dockerfile / spec.source.name
+            shutil.copytree(spec.source, tree, ignore=ignore)
+            self.mark_lock(tree)
+            if dockerfile == "ours":
+                self.poetry_run(tree, "docker", "dockerfile", *OURS_OPTIONS)
+            else:
+                shutil.copy(BENCH / "dockerfiles" / f"{dockerfile}.Dockerfile", tree / "Dockerfile")
+                shutil.copy(BENCH / "dockerfiles" / "reference.dockerignore", tree / ".dockerignore")
+            run(["git", "init", "-q", "."], cwd=tree)
+            self.commit(tree, "release")
+            trees[dockerfile] = tree
+        return trees
+
+    def change(self, spec: ProjectSpec, scenario: str, trees: dict[str, Path]) -> None:
+        if scenario == "code":
+            line = f'RELEASED_AT = "{datetime.datetime.now(datetime.timezone.utc).isoformat()} {self.run_id}"\n'
+            for tree in trees.values():
+                with (tree / spec.package / "__init__.py").open("a") as module:
+                    module.write(line)
+        elif scenario in ("bump", "bump_ci"):
+            for tree in trees.values():
+                self.poetry_run(tree, "version", "patch")
+        elif scenario in ("dev", "main"):
+            old, new = spec.dev_bump if scenario == "dev" else spec.main_bump
+            source = trees["ours"]
+            pyproject = source / "pyproject.toml"
+            text = pyproject.read_text()
+            if old not in text:
+                raise CommandError(f"{spec.key}: {old!r} is not in pyproject.toml")
+            pyproject.write_text(text.replace(old, new))
+            self.poetry_run(source, "lock")
+            self.mark_lock(source)
+            for dockerfile, tree in trees.items():
+                if tree != source:
+                    for name in ("pyproject.toml", "poetry.lock"):
+                        shutil.copy(source / name, tree / name)
+        else:
+            return
+        for tree in trees.values():
+            self.commit(tree, scenario)
+
+    def build(self, spec: ProjectSpec, scenario: str, dockerfile: str, tree: Path,
+              no_cache: bool = False, file: str = "Dockerfile", variant: str = "") -> dict:
+        """One timed build, as a release job runs it to get an image tagged with the version.
+
+        1 and 2: `poetry version -s`, then `docker build -t NAME:<version> --build-arg
+        VERSION=<version> ...`. Ours: `poetry docker build --tag NAME -- ...` (Poetry's start-up,
+        the stub, then docker build; it tags NAME:<version> and NAME:latest). `seconds` is the
+        whole job; `docker_build_seconds` its `docker build` part; `poetry_seconds` the rest.
+        """
+        name = f"{self.prefix}-{spec.key}-{dockerfile}{variant}-{scenario}"
+        docker_args = ["--network=host", "--progress=plain"]
+        if no_cache:
+            docker_args.append("--no-cache")
+        if file != "Dockerfile":
+            docker_args += ["-f", file]
+        log = f"{spec.key}-{scenario}-{dockerfile}{variant}.log"
+        if dockerfile == "ours":
+            record = self._build_ours(tree, name, docker_args, log)
+        else:
+            record = self._build_reference(spec, dockerfile, tree, name, docker_args, log)
+        step = dependency_install(parse_buildkit_log((self.logs / log).read_text()))
+        record.update(deps=None if step is None else ("cached" if step.cached else step.seconds), log=log)
+        docker = record.get("docker_build_seconds")
+        self.say(f"  {spec.key:8} {scenario:8} {dockerfile + variant:11} {record['seconds']:7.1f} s"
+                 f"  (docker build {'?' if docker is None else f'{docker:.1f}'} s)  deps: {record['deps']}")
+        return record
+
+    def _build_reference(self, spec: ProjectSpec, dockerfile: str, tree: Path, name: str,
+                         docker_args: list[str], log: str) -> dict:
+        start = time.perf_counter()
+        version_out = self.poetry_run(tree, "version", "-s")
+        poetry_seconds = time.perf_counter() - start
+        version = version_out.strip().splitlines()[-1].strip()
+        image = f"{name}:{version}"
+        args = ["build", *docker_args, "-t", image, "--build-arg", f"VERSION={version}",
+                "--build-arg", "POETRY_PYPI_MIRROR_URL", "--build-arg", f"ENTRY={spec.entry}"]
+        if dockerfile == "handwritten":
+            args += ["--build-arg", f"PACKAGE={spec.package}"]
+        args.append(".")
+        self.images.append(image)
+        try:
+            docker_seconds, result = self.engine.timed(*args, cwd=tree)
+        except CommandError as error:
+            self.log(log, str(error))
+            raise
+        self.log(log, f"$ poetry version -s\n{version_out}$ docker {' '.join(args)}\n"
+                      + result.stdout + result.stderr)
+        return {"image": image, "version": version, "seconds": poetry_seconds + docker_seconds,
+                "docker_build_seconds": docker_seconds, "poetry_seconds": poetry_seconds}
+
+    def _build_ours(self, tree: Path, name: str, docker_args: list[str], log: str) -> dict:
+        command = [self.poetry, "docker", "build", "--tag", name, "--", *docker_args]
+        # DOCKER_HOST: the build engine's socket, as any docker CLI call honours it; DOCKER: the
+        # engine's client; POETRY_PYPI_MIRROR_URL is inherited, so the declared ARG is passed.
+        seconds, code, lines = run_stamped(command, cwd=tree, env=self.engine.environment())
+        text = "".join(line for _, line in lines)
+        self.log(log, f"$ poetry {' '.join(command[1:])}\n{text}")
+        if code != 0:
+            raise CommandError(f"poetry docker build exited {code}; see {self.logs / log}\n{text[-4000:]}")
+        split = split_poetry_docker_build(lines, seconds)
+        if not split.tags:
+            raise CommandError(f"poetry docker build named no image; see {self.logs / log}")
+        self.images.extend(split.tags)
+        record: dict = {"image": split.tags[0], "version": split.tags[0].rsplit(":", 1)[1],
+                        "tags": split.tags, "seconds": seconds}
+        if split.docker_seconds is not None:
+            record["docker_build_seconds"] = split.docker_seconds
+            record["poetry_seconds"] = seconds - split.docker_seconds
+        return record
+
+    # ------------------------------------------------------------------ release
+
+    def mark_lock(self, tree: Path) -> None:
+        """On the machine's shared engine only (the fallback), make the lock unique to this run,
+        so that no dependency layer comes from an earlier run's BuildKit cache."""
+        if self.builder is None:
+            with (tree / "poetry.lock").open("a") as lock:
+                lock.write(f"\n# imagebench run {self.run_id}: no dependency layer from an earlier run's cache\n")
+
+    def start_services(self) -> None:
+        builder = Dockerd(self.host.docker, f"imagebench-build-{self.run_id}", self.logs / "build-dockerd.log")
+        try:
+            builder.start()
+            self.builder = builder
+            builder.engine.load_images(self.host, sorted(set(BASE_IMAGES.values())))
+            self.engine = builder.engine
+            self.engine_note = "a throwaway dockerd of the run"
+            self.say(f"build dockerd on {builder.socket}, base images loaded")
+        except CommandError as error:
+            builder.stop()
+            self.builder = None
+            self.engine_note = ("the machine's dockerd, shared with other work (a dockerd of the run "
+                                f"could not start: {str(error).splitlines()[0]})")
+            self.say(f"building on the machine's dockerd: {error}")
+        self.registry = Registry(self.work / "registry", self.logs / "registry.log")
+        self.registry.start()
+        self.say(f"local registry on {self.registry.address}")
+        deploy = Dockerd(self.host.docker, f"imagebench-deploy-{self.run_id}", self.logs / "deploy-dockerd.log")
+        try:
+            deploy.start()
+            self.deploy = deploy
+            self.pull_method = "a throwaway deploy dockerd, `docker pull`"
+            self.say(f"deploy dockerd on {deploy.socket}")
+        except CommandError as error:
+            self.pull_method = ("registry API download of the new blobs (the second dockerd could "
+                                f"not start: {str(error).splitlines()[0]})")
+            self.say(f"deploy dockerd unavailable, measuring blob downloads instead: {error}")
+
+    def release(self, spec: ProjectSpec, builds: dict, shift: int) -> dict:
+        assert self.registry is not None
+        out: dict = {}
+        for dockerfile in rotated(DOCKERFILES, shift):
+            previous, new = builds["code"][dockerfile], builds["bump"][dockerfile]
+            old_layers = [diff_id for diff_id, _ in self.engine.layers(previous["image"])]
+            diff = layer_diff(old_layers, self.engine.layers(new["image"]))
+            repository = f"{self.prefix}/{spec.key}-{dockerfile}"
+            refs = {}
+            for key, build in (("previous", previous), ("new", new)):
+                refs[key] = f"{self.registry.address}/{repository}:{build['version']}"
+                self.engine("tag", build["image"], refs[key])
+                self.images.append(refs[key])
+            self.engine("push", refs["previous"])
+            before = self.registry.blobs()
+            push_seconds, result = self.engine.timed("push", refs["new"])
+            self.log(f"{spec.key}-push-{dockerfile}.log", result.stdout + result.stderr)
+            pushed = new_blob_bytes(before, self.registry.blobs())
+            manifests = {key: self.registry.manifest(repository, ref.rsplit(":", 1)[1]) for key, ref in refs.items()}
+            record = {
+                "layers": {"changed": diff.changed, "total": diff.total},
+                "bytes_added": diff.bytes,
+                "push_seconds": push_seconds,
+                "push_bytes": pushed,
+                "release_job_seconds": new["seconds"] + push_seconds,
+                "pull_bytes": pull_bytes(manifests["previous"], manifests["new"]),
+            }
+            if self.deploy is not None:
+                self.deploy.engine("pull", refs["previous"])
+                record["pull_seconds"], result = self.deploy.engine.timed("pull", refs["new"])
+                self.log(f"{spec.key}-pull-{dockerfile}.log", result.stdout + result.stderr)
+            else:
+                old = manifest_blobs(manifests["previous"])
+                digests = [d for d in manifest_blobs(manifests["new"]) if d not in old]
+                record["pull_seconds"], _ = self.registry.download_blobs(repository, digests)
+            self.say(f"  {spec.key:8} release  {dockerfile:11} {diff.changed}/{diff.total} layers, "
+                     f"{diff.bytes} B added; push {push_seconds:.1f} s, {pushed} B; pull {record['pull_seconds']:.1f} s")
+            out[dockerfile] = record
+        out["pull_method"] = self.pull_method
+        return out
+
+    def sizes(self, builds: dict) -> dict:
+        out = {}
+        for dockerfile in DOCKERFILES:
+            image = builds["bump"][dockerfile]["image"]
+            base = BASE_IMAGES[dockerfile]
+            out[dockerfile] = {
+                "image": self.engine.image_size(image),
+                "base": self.engine.image_size(base),
+                "base_image": base,
+                "venv": self.engine.history_size(image, VENV_LAYER),
+            }
+        return out
+
+    # ------------------------------------------------------------------ --compile and first import
+
+    def first_import(self, image: str, statement: str) -> float:
+        code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+        out = self.engine("run", "--rm", "--network=none", "--entrypoint", "python", image, "-c", code).stdout
+        return float(out.strip().splitlines()[-1])
+
+    def compile_row(self, spec: ProjectSpec, trees: dict[str, Path], plain: dict, available: bool) -> dict:
+        tree = trees["ours"]
+        record: dict = {"runs": self.compile_runs, "plain_image": self.engine.image_size(plain["image"])}
+        compiled = None
+        if available:
+            self.poetry_run(tree, "docker", "dockerfile", *OURS_OPTIONS, "--compile", "--output", "Dockerfile.compile")
+            compiled = self.build(spec, "main", "ours", tree, file="Dockerfile.compile", variant="-compile")
+            record["build_seconds"] = compiled["seconds"]
+            record["compiled_image"] = self.engine.image_size(compiled["image"])
+        plain_times, compiled_times = [], []
+        for _ in range(self.compile_runs):
+            plain_times.append(self.first_import(plain["image"], spec.import_statement))
+            if compiled:
+                compiled_times.append(self.first_import(compiled["image"], spec.import_statement))
+        record["plain_seconds"] = statistics.median(plain_times)
+        record["plain_all"] = plain_times
+        if compiled_times:
+            record["compiled_seconds"] = statistics.median(compiled_times)
+            record["compiled_all"] = compiled_times
+        self.say(f"  {spec.key:8} first import: ours {record['plain_seconds']:.2f} s"
+                 + (f", ours --compile {record['compiled_seconds']:.2f} s" if compiled_times else ""))
+        return record
+
+    # ------------------------------------------------------------------ the run
+
+    def project(self, spec: ProjectSpec, compile_available: bool) -> dict:
+        self.say(f"== {spec.key}: setting up three trees in {self.work / spec.key}")
+        trees = self.setup(spec)
+        builds: dict = {}
+        result: dict = {
+            "title": spec.title,
+            "description": spec.description,
+            "bumps": {"dev": spec.dev_label, "main": spec.main_label},
+            "import_statement": spec.import_statement,
+            "builds": builds,
+        }
+        for shift, scenario in enumerate(SCENARIOS):
+            self.change(spec, scenario, trees)
+            builds[scenario] = {}
+            for dockerfile in rotated(DOCKERFILES, shift):
+                if scenario in ("cold", "bump_ci"):
+                    self.engine.prune_cache_mounts()
+                builds[scenario][dockerfile] = self.build(
+                    spec, scenario, dockerfile, trees[dockerfile], no_cache=scenario == "cold")
+            if scenario == "bump":
+                result["release"] = self.release(spec, builds, shift)
+                result["sizes"] = self.sizes(builds)
+            if scenario == "bump_ci":
+                for dockerfile in DOCKERFILES:
+                    old = [d for d, _ in self.engine.layers(builds["bump"][dockerfile]["image"])]
+                    diff = layer_diff(old, self.engine.layers(builds["bump_ci"][dockerfile]["image"]))
+                    result["release"][dockerfile]["ci_layers"] = {"changed": diff.changed, "total": diff.total}
+                    result["release"][dockerfile]["ci_bytes_added"] = diff.bytes
+        result["compile"] = self.compile_row(spec, trees, builds["main"]["ours"], compile_available)
+        return result
+
+    def run(self) -> dict:
+        started = time.time()
+        results: dict = {
+            "run_id": self.run_id,
+            "started": now(),
+            "machine": self.machine(),
+            "method": METHOD,
+            "projects": {},
+        }
+        compile_available = self.has_compile_option()
+        if not compile_available:
+            results["compile_skipped"] = (
+                "The `ours + --compile` row was skipped: `poetry docker dockerfile --help` does not "
+                "list `--compile` in this checkout. The first-import time of ours without it is "
+                "given for reference.")
+        self.say(f"run {self.run_id}: logs in {self.logs}; --compile available: {compile_available}")
+        self.start_services()
+        results["engine"] = self.engine_note
+        for spec in self.projects:
+            results["projects"][spec.key] = self.project(spec, compile_available)
+        results["machine"]["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        results["minutes"] = (time.time() - started) / 60
+        results["log_dir"] = str(self.logs.relative_to(REPO)) if self.logs.is_relative_to(REPO) else str(self.logs)
+        return results
+
+    def cleanup(self) -> None:
+        if self.deploy is not None:
+            self.deploy.stop()
+        if self.registry is not None:
+            self.registry.stop()
+        if self.builder is not None:
+            self.builder.stop()  # its images, build cache and cache mounts go with its data root
+        elif self.images:
+            for start in range(0, len(self.images), 50):
+                self.engine("rmi", "-f", *self.images[start:start + 50], check=False)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def write_outputs(results: dict, out_dir: Path) -> list[Path]:
+    from imagebench.report import render_chart, render_markdown
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "benchmarks.json", out_dir / "benchmarks.md", out_dir / "benchmarks.png"]
+    paths[0].write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    paths[1].write_text(render_markdown(results, paths[2].name))
+    render_chart(results, paths[2])
+    return paths

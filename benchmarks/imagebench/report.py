@@ -1,0 +1,309 @@
+"""Markdown and PNG renderings of a benchmark result (the JSON that run.py writes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from imagebench.analysis import (
+    DOCKERFILE_LABELS,
+    DOCKERFILES,
+    SCENARIO_LABELS,
+    SCENARIOS,
+    evaluate_targets,
+    human_bytes,
+    ratio,
+)
+
+ARTICLES = (
+    "Riccardo Albertazzi, *Blazing fast Python Docker builds with Poetry* (2023), "
+    "https://medium.com/@albertazzir/blazing-fast-python-docker-builds-with-poetry-a78a66f5aed0 "
+    "(its final Dockerfile: pinned Poetry, `COPY pyproject.toml poetry.lock`, "
+    "`poetry install --without dev --no-root` with a cache mount, in-project virtualenv copied "
+    "into a slim runtime stage, code copied last)",
+    "Depot, *Optimal Dockerfile for Python with poetry*, "
+    "https://depot.dev/docs/container-builds/how-to-guides/optimal-dockerfiles/python-poetry-dockerfile "
+    "(the same shape, plus a non-root user in the runtime stage)",
+)
+
+
+def _s(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f} s" if value < 1 else f"{value:.1f} s"
+
+
+def _x(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _b(value: float | None) -> str:
+    return "–" if value is None else human_bytes(value)
+
+
+def _verdict(met: bool | None) -> str:
+    return "not measured" if met is None else ("**met**" if met else "**MISSED**")
+
+
+def _build_cell(build: Mapping | None) -> str:
+    if not build:
+        return "–"
+    text = _s(build.get("seconds"))
+    deps = build.get("deps")
+    if deps == "cached":
+        text += " · deps cached"
+    elif isinstance(deps, (int, float)):
+        text += f" · deps {deps:.1f} s" if deps < 10 else f" · deps {deps:.0f} s"
+    return text
+
+
+def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -> str:
+    machine = results.get("machine", {})
+    lines: list[str] = []
+    add = lines.append
+    add("# Benchmarks: three Dockerfiles for the same project")
+    add("")
+    add(
+        f"Written by `{results.get('command', 'poetry run python benchmarks/run.py')}` "
+        f"(run `{results.get('run_id', '?')}`, {results.get('started', '?')}, "
+        f"{results.get('minutes', 0):.0f} minutes); re-render from `benchmarks.json` with "
+        "`poetry run python benchmarks/run.py --render-only`."
+    )
+    add("")
+    add(
+        f"**Machine:** {machine.get('cpus', '?')} CPUs ({machine.get('cpu_model', '?')}), "
+        f"{machine.get('ram_gib', 0):.1f} GiB RAM, Linux {machine.get('kernel', '?')}; "
+        f"Docker Engine {machine.get('docker_server', '?')} (built-in BuildKit), "
+        f"client {machine.get('docker_client', '?')}; Poetry {machine.get('poetry', '?')}, "
+        f"poetry-plugin-docker {machine.get('plugin', '?')}; local registry: Debian's "
+        f"`docker-registry` {machine.get('registry', '?')}. Load average "
+        f"{machine.get('load_start', '?')} at the start, {machine.get('load_end', '?')} at the end "
+        "(other work may share the machine)."
+    )
+    add("")
+    if results.get("engine"):
+        add(f"**Engine:** every build, push and image measurement ran on {results['engine']}.")
+        add("")
+    add("Timings on 2 cores are noisy: compare the columns of one run (ratios), not seconds "
+        "across runs. Within each scenario the three Dockerfiles build one after the other, "
+        "in an order that rotates from one scenario to the next.")
+    add("")
+    add("## The three Dockerfiles")
+    add("")
+    add("1. **naive** ([`benchmarks/dockerfiles/naive.Dockerfile`](../benchmarks/dockerfiles/naive.Dockerfile)): "
+        "one stage on `python:3.11`, `COPY . .`, then `poetry install --without dev` into the "
+        "system Python. Dockerfiles 1 and 2 take the project's script target (`ENTRY`) and, for 2, "
+        "its package directory (`PACKAGE`) as build arguments, so one file serves both projects.")
+    add("2. **hand-written** ([`benchmarks/dockerfiles/handwritten.Dockerfile`](../benchmarks/dockerfiles/handwritten.Dockerfile)): "
+        "the best pattern of the well-known articles: pinned Poetry, `COPY pyproject.toml "
+        "poetry.lock` (no stub), `poetry install --without dev --no-root` with a cache mount, "
+        "multi-stage, the virtualenv copied into `python:3.11-slim`, the package directory "
+        "copied last, a non-root user. It follows:")
+    for article in ARTICLES:
+        add(f"   - {article}")
+    add("3. **ours**: `poetry docker dockerfile --python 3.11 --syntax none --builder-plugin "
+        "poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL`, built with the release "
+        "command `poetry docker build --tag NAME -- --network=host --progress=plain`, which "
+        "writes the stub and then runs `docker build`.")
+    add("")
+    add("Every build below is timed as the job a release or CI pipeline runs to get an image "
+        "tagged with its version, so each side pays Poetry's start-up once: for 1 and 2 "
+        "`poetry version -s` then `docker build -t NAME:<version> --build-arg VERSION=<version> "
+        "…`; for ours the whole `poetry docker build` command. The `docker build` part alone is "
+        "given beside it, and in parentheses in the targets table.")
+    add("")
+    add("The one concession all three make to this machine: Poetry reaches the package index only "
+        "through `poetry-plugin-pypi-mirror`, so each Dockerfile pip-installs `poetry==2.5.1 "
+        "poetry-plugin-pypi-mirror`, declares `ARG POETRY_PYPI_MIRROR_URL` before `poetry "
+        "install`, and every build passes `--build-arg POETRY_PYPI_MIRROR_URL`. Nothing else "
+        "is specific to this machine (no `# syntax=` line, as the machine cannot pull the "
+        "frontend image; local `python:3.11` and `python:3.11-slim` base images).")
+    add("")
+
+    targets = evaluate_targets(results)
+    add("## Targets")
+    add("")
+    add("Judged on the job's time (Poetry and `docker build` together); the ratio of the "
+        "`docker build` parts alone is in parentheses, for information.")
+    add("")
+    add("| target | measured | |")
+    add("| --- | --- | --- |")
+    for target in targets:
+        add(f"| {target.name} | {target.measured} | {_verdict(target.met)} |")
+    add("")
+    if results.get("notes"):
+        add("Why a target is missed, and other findings:")
+        add("")
+        for note in results["notes"]:
+            add(f"- {note}")
+        add("")
+    if png_name:
+        add(f"![build times and release bytes]({png_name})")
+        add("")
+
+    for key, project in results.get("projects", {}).items():
+        add(f"## {project.get('title', key)}")
+        add("")
+        add(project.get("description", ""))
+        add("")
+        add("Build times: the job's, Poetry and `docker build` together (`deps`: the `poetry "
+            "install` step, from the BuildKit log: its time, or `cached`). Beside them, the "
+            "`docker build` part alone (and its 2 / 3 ratio), and Poetry's part: `poetry version "
+            "-s` for 1 and 2; for ours everything `poetry docker build` does besides running "
+            "docker (start-up, the stub, `git rev-parse`).")
+        add("")
+        header = " | ".join(DOCKERFILE_LABELS[d] for d in DOCKERFILES)
+        add(f"| scenario | {header} | 2 / 3 (> 1: ours faster) | `docker build` alone: 1 · 2 · 3 (2 / 3) "
+            "| Poetry's part: 1 · 2 · 3 |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
+        builds = project.get("builds", {})
+        for scenario in SCENARIOS:
+            row = builds.get(scenario)
+            if not row:
+                continue
+            cells = " | ".join(_build_cell(row.get(d)) for d in DOCKERFILES)
+            ours = row.get("ours") or {}
+            hand = row.get("handwritten") or {}
+            speedup = ratio(hand.get("seconds"), ours.get("seconds"))
+            docker = " · ".join(_s((row.get(d) or {}).get("docker_build_seconds")) for d in DOCKERFILES)
+            docker_speedup = ratio(hand.get("docker_build_seconds"), ours.get("docker_build_seconds"))
+            poetry = " · ".join(_s((row.get(d) or {}).get("poetry_seconds")) for d in DOCKERFILES)
+            add(f"| {SCENARIO_LABELS[scenario]} | {cells} | {_x(speedup)} | {docker} ({_x(docker_speedup)}) "
+                f"| {poetry} |")
+        add("")
+        bumps = project.get("bumps", {})
+        if bumps:
+            add(f"Dev-only bump: {bumps.get('dev', '?')}. Main bump: {bumps.get('main', '?')}. "
+                "Each is one edit of `pyproject.toml` and one `poetry lock`, whose lock is copied "
+                "to all three trees.")
+            add("")
+
+        release = project.get("release", {})
+        sizes = project.get("sizes", {})
+        add("The release (the image after `poetry version patch` against the one before it):")
+        add("")
+        add(f"| | {header} |")
+        add("| --- | --- | --- | --- |")
+
+        def row(label: str, cell) -> None:  # type: ignore[no-untyped-def]
+            add(f"| {label} | " + " | ".join(cell(d) for d in DOCKERFILES) + " |")
+
+        def rel(d: str) -> Mapping:
+            return release.get(d) or {}
+
+        def layers(d: str, key: str = "") -> str:
+            r = rel(d).get(key or "layers") or {}
+            return "–" if not r else f"{r['changed']} of {r['total']}"
+
+        row("layers whose digest changed", lambda d: layers(d))
+        row("**bytes the bump adds** (those layers, uncompressed)", lambda d: _b(rel(d).get("bytes_added")))
+        row("push to the local registry: time", lambda d: _s(rel(d).get("push_seconds")))
+        row("push: bytes uploaded (blobs new to the registry, compressed)", lambda d: _b(rel(d).get("push_bytes")))
+        row("**release job** (rebuild job + push): time", lambda d: _s(rel(d).get("release_job_seconds")))
+        row(f"deploy host pull of the new tag, previous release present ({release.get('pull_method', '?')}): time",
+            lambda d: _s(rel(d).get("pull_seconds")))
+        row("pull: bytes downloaded (compressed)", lambda d: _b(rel(d).get("pull_bytes")))
+        row("CI-runner bump (cache mounts emptied): layers changed", lambda d: layers(d, "ci_layers"))
+        row("CI-runner bump: bytes added", lambda d: _b(rel(d).get("ci_bytes_added")))
+        add("")
+        add("Sizes (as `docker images` counts them, uncompressed):")
+        add("")
+        add(f"| | {header} |")
+        add("| --- | --- | --- | --- |")
+
+        def size(d: str, key: str) -> float | None:
+            return (sizes.get(d) or {}).get(key)
+
+        row("runtime image", lambda d: _b(size(d, "image")))
+        row("base image", lambda d: f"{_b(size(d, 'base'))} (`{(sizes.get(d) or {}).get('base_image', '?')}`)")
+        row("image − base", lambda d: _b(None if size(d, "image") is None else size(d, "image") - size(d, "base")))
+        row("the virtualenv layer (`/app/.venv`)", lambda d: _b(size(d, "venv")))
+        row("image − base − virtualenv", lambda d: _b(
+            None if size(d, "venv") is None else size(d, "image") - size(d, "base") - size(d, "venv")))
+        add("")
+        compiled = project.get("compile") or {}
+        add("First import in a new container (`docker run --network=none`, median of "
+            f"{compiled.get('runs', '?')} runs, `{project.get('import_statement', '')}`):")
+        add("")
+        if compiled.get("compiled_seconds") is not None:
+            add("| | ours | ours + `--compile` | ratio |")
+            add("| --- | --- | --- | --- |")
+            add(f"| first import | {_s(compiled.get('plain_seconds'))} | {_s(compiled.get('compiled_seconds'))} | "
+                f"{_x(ratio(compiled.get('plain_seconds'), compiled.get('compiled_seconds')))} |")
+            add(f"| image size | {_b(compiled.get('plain_image'))} | {_b(compiled.get('compiled_image'))} | |")
+            add(f"| build job (warm, after the main bump) | | {_s(compiled.get('build_seconds'))} | |")
+        else:
+            if compiled.get("plain_seconds") is not None:
+                add(f"ours: {_s(compiled['plain_seconds'])}.")
+                add("")
+            add(results.get("compile_skipped", "ours + `--compile`: not measured."))
+        add("")
+
+    add("## Method")
+    add("")
+    for line in results.get("method", []):
+        add(f"- {line}")
+    add("")
+    return "\n".join(lines)
+
+
+def render_chart(results: Mapping, path: Path) -> None:
+    """Grouped bars: build seconds per scenario for each project, and the bytes a bump adds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+
+    projects = list(results.get("projects", {}).items())
+    colours = {"naive": "#bbbbbb", "handwritten": "#e39d4f", "ours": "#2f6db5"}
+    fig, axes = plt.subplots(1, len(projects) + 1, figsize=(6.5 * len(projects) + 4.5, 5.2),
+                             gridspec_kw={"width_ratios": [3] * len(projects) + [1.6]})
+    if not isinstance(axes, (list, tuple)):
+        axes = list(axes)
+    width = 0.27
+    for axis, (key, project) in zip(axes, projects):
+        builds = project.get("builds", {})
+        scenarios = [s for s in SCENARIOS if s in builds]
+        for i, dockerfile in enumerate(DOCKERFILES):
+            values = [(builds[s].get(dockerfile) or {}).get("seconds") or 0 for s in scenarios]
+            xs = [x + (i - 1) * width for x in range(len(scenarios))]
+            axis.bar(xs, values, width, label=DOCKERFILE_LABELS[dockerfile], color=colours[dockerfile])
+        axis.set_yscale("log")
+        axis.set_xticks(range(len(scenarios)))
+        axis.set_xticklabels([_short(s) for s in scenarios], rotation=30, ha="right", fontsize=8)
+        axis.yaxis.set_major_formatter(plain)
+        axis.set_ylabel("build job seconds, Poetry + docker build (log scale)")
+        axis.set_title(project.get("title", key).replace("`", ""), fontsize=10)
+        axis.grid(axis="y", which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    axis = axes[-1]
+    for i, dockerfile in enumerate(DOCKERFILES):
+        values = [max(((p.get("release") or {}).get(dockerfile) or {}).get("bytes_added") or 1, 1) / 1e6
+                  for _, p in projects]
+        xs = [x + (i - 1) * width for x in range(len(projects))]
+        axis.bar(xs, values, width, color=colours[dockerfile], label=DOCKERFILE_LABELS[dockerfile])
+    axis.set_yscale("log")
+    axis.set_xticks(range(len(projects)))
+    axis.set_xticklabels([key for key, _ in projects], fontsize=8)
+    axis.yaxis.set_major_formatter(plain)
+    axis.set_ylabel("MB (log scale)")
+    axis.set_title("bytes a version bump adds", fontsize=10)
+    axis.grid(axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _short(scenario: str) -> str:
+    return {
+        "cold": "cold",
+        "nochange": "no change",
+        "code": "code line",
+        "bump": "version bump",
+        "bump_ci": "bump, CI runner",
+        "dev": "dev dep bump",
+        "main": "main dep bump",
+    }[scenario]

@@ -1,0 +1,3 @@
+from science_service.cli import main
+
+main()

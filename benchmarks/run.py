@@ -1,0 +1,78 @@
+"""Three Dockerfiles for the same project, built with the real Docker engine, interleaved.
+
+1. naive (`COPY . .` then `poetry install`), 2. the best hand-written one of the
+well-known articles, 3. ours (`poetry docker dockerfile`), for the bundled FastAPI
+example and a heavy scientific service: cold build, no-change rebuild, rebuilds after a
+one-line code change, `poetry version patch` (warm, and with BuildKit's cache mounts
+emptied as on a CI runner), a dev-only and a main dependency bump; image sizes; the
+bytes a release adds; the release job (rebuild + push to a local registry) and a deploy
+host's pull. Writes docs/benchmarks.md, docs/benchmarks.png and docs/benchmarks.json.
+
+    source scripts/setup.sh
+    poetry run python benchmarks/run.py                 # both projects, about 30-40 minutes
+    poetry run python benchmarks/run.py --quick         # FastAPI only, into .cache/benchmarks/quick
+    poetry run python benchmarks/run.py --render-only   # re-render docs/benchmarks.md/png from the JSON
+
+Needs root: it starts two throwaway dockerds (one builds, one is a deploy host) and a local
+registry, all stopped and deleted at the end, and reads the engine's layer store. Build logs
+go to .cache/benchmarks/<run>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from imagebench.analysis import evaluate_targets  # noqa: E402
+from imagebench.bench import PROJECTS, REPO, Bench, write_outputs  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", default=",".join(PROJECTS),
+                        help=f"comma-separated, from {', '.join(PROJECTS)} (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="FastAPI only, results into .cache/benchmarks/quick (a smoke check)")
+    parser.add_argument("--output", type=Path, help="directory for benchmarks.md/.png/.json (default: docs)")
+    parser.add_argument("--import-runs", type=int, default=7, help="runs of each first-import measurement")
+    parser.add_argument("--render-only", action="store_true",
+                        help="re-render benchmarks.md and .png from the output directory's benchmarks.json")
+    args = parser.parse_args(argv)
+
+    out_dir = args.output or (REPO / ".cache" / "benchmarks" / "quick" if args.quick else REPO / "docs")
+    if args.render_only:
+        results = json.loads((out_dir / "benchmarks.json").read_text())
+        for path in write_outputs(results, out_dir):
+            print(f"wrote {path}")
+        return 0
+
+    projects = ["fastapi"] if args.quick else [p.strip() for p in args.projects.split(",") if p.strip()]
+    unknown = [p for p in projects if p not in PROJECTS]
+    if unknown:
+        parser.error(f"unknown project(s): {', '.join(unknown)}")
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    bench = Bench(projects, REPO / ".cache" / "benchmarks", args.import_runs,
+                  say=lambda text: print(text, flush=True))
+    try:
+        results = bench.run()
+    finally:
+        bench.cleanup()
+    results["command"] = "poetry run python benchmarks/run.py" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
+    # Findings written after a run (why a target was missed) go into the JSON's "notes"
+    # list by hand; --render-only then puts them under the targets table.
+    for path in write_outputs(results, out_dir):
+        print(f"wrote {path}")
+    for target in evaluate_targets(results):
+        verdict = {None: "not measured", True: "met", False: "MISSED"}[target.met]
+        print(f"{verdict:>12}  {target.name}: {target.measured}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
