@@ -8,9 +8,10 @@ The Dockerfile has four stages (five with ``--stub-stage``):
   ``docker build .``;
 - ``deps``: the dependency stub and ``poetry install --no-root``: the stub has
   no version, so this stage stays cached across releases;
-- ``wheel``: the project built as a wheel;
+- ``wheel``: the project built as a wheel and installed into an empty copy of
+  the virtualenv's layout, in parallel with ``deps``;
 - ``runtime``: the slim base, the dependencies-only virtualenv as its own
-  layer (identical across releases), then the project wheel installed as a
+  layer (identical across releases), then the installed project copied as a
   small layer on top, then the release metadata.
 """
 
@@ -43,6 +44,7 @@ VENV_DIR = f"{APP_DIR}/.venv"
 POETRY_DIR = "/opt/poetry"
 POETRY_CACHE_DIR = "/root/.cache/pypoetry"
 DIST_DIR = "/dist"
+STAGING_DIR = "/staging"  # the project installed as if into VENV_DIR, for the runtime to copy
 STUB_SOURCE_DIR = "/src"
 STUB_STAGE_DIR = "/stub"  # where the stub stage writes the stub
 STUB_STAGE_PROJECT_DIR = "/project"  # where it reads pyproject.toml and poetry.lock
@@ -385,6 +387,20 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
         _add_copies(add, plan)
         add("# poetry-core's PEP 517 hook, what `poetry build` runs, without Poetry's start-up.")
         add(f"RUN {POETRY_DIR}/bin/python -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"{DIST_DIR}\")'")
+        add(f"# Installed here, under {STAGING_DIR}, as if into {VENV_DIR} (its scripts run {VENV_DIR}/bin/python),")
+        add("# while the dependencies install in parallel: the runtime image only copies the result.")
+        if plan.compile:
+            add("# --compile: bytecode compiled at build time, like the dependencies'.")
+        else:
+            add("# --no-compile: no bytecode, like the dependencies (pip compiles by default).")
+        add(f"RUN python -m venv --without-pip {VENV_DIR} \\")
+        add(
+            f"    && python -m pip --python {VENV_DIR}/bin/python install --no-deps --no-index --no-cache-dir \\"
+        )
+        add(
+            "       --disable-pip-version-check --no-warn-script-location "
+            f"{'--compile' if plan.compile else '--no-compile'} --root {STAGING_DIR} {DIST_DIR}/*.whl"
+        )
         add("")
 
     add("# The runtime image: no Poetry, no compilers, no caches, no source tree.")
@@ -404,17 +420,8 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
     add("# Use the virtualenv; log straight to stdout; the image is read-only for the app user.")
     add("ENV " + " \\\n    ".join(env))
     if plan.package_mode:
-        add("# The project alone as a small layer on top. The wheel is mounted on /mnt, a directory")
-        add("# the image already has, so neither the wheel nor a mount point stays behind.")
-        if plan.compile:
-            add("# --compile: bytecode compiled at build time, like the dependencies'.")
-        else:
-            add("# --no-compile: no bytecode, like the dependencies (pip compiles by default).")
-        add(f"RUN --mount=type=bind,from=wheel,source={DIST_DIR},target=/mnt \\")
-        add(
-            "    python -m pip install --no-deps --no-index --no-cache-dir "
-            f"--disable-pip-version-check {'--compile' if plan.compile else '--no-compile'} /mnt/*.whl"
-        )
+        add("# The project alone as a small layer on top: no pip runs in the runtime image.")
+        add(f"COPY --from=wheel {STAGING_DIR}{VENV_DIR}/ {VENV_DIR}/")
     else:
         add("# package-mode = false: the application's files, after the dependencies.")
         _add_copies(add, plan)

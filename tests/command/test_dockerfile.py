@@ -256,14 +256,14 @@ def test_compile_compiles_dependencies_and_project_in_the_builder(project, poetr
     default = (root / "Dockerfile").read_text()
     # pip compiles by default: without --compile the project install says --no-compile explicitly.
     assert "poetry install --no-root --only main\n" in default and "--compile" not in default
-    assert "--disable-pip-version-check --no-compile /mnt/*.whl" in default
+    assert "--no-warn-script-location --no-compile --root /staging /dist/*.whl" in default
     assert "# --no-compile: no bytecode, like the dependencies (pip compiles by default).\nRUN " in default
 
     run = poetry_cli(root, "docker dockerfile --compile")
     assert run.status == 0, run.error
     text = (root / "Dockerfile").read_text()
     assert "poetry install --no-root --compile --only main\n" in text
-    assert "--disable-pip-version-check --compile /mnt/*.whl" in text and "--no-compile" not in text
+    assert "--no-warn-script-location --compile --root /staging /dist/*.whl" in text and "--no-compile" not in text
     assert "# --compile: bytecode compiled here, since the read-only runtime image cannot cache it on import.\nRUN " in text
     assert "# --compile: bytecode compiled at build time, like the dependencies'.\nRUN " in text
     assert "# Regenerate: poetry docker dockerfile --compile\n" in text

@@ -20,7 +20,8 @@ DOCKERFILE_OPTIONS = [
     "POETRY_PYPI_MIRROR_URL",
 ]
 DEPENDENCY_STEP = "poetry install --no-root"
-PROJECT_STEP = "pip install --no-deps"
+# The runtime step that adds the project (build log: COPY --from=wheel ...; history: COPY ...).
+PROJECT_STEP = "/staging/app/.venv/ /app/.venv/"
 
 
 @dataclass
