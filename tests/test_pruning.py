@@ -230,3 +230,35 @@ def test_a_lock_laid_out_otherwise_goes_through_tomlkit() -> None:
     pruned = tomllib.loads(pruned_lock(unusual, {"six"}, {"main"}, Selection(), "f00").decode())
     assert [p["name"] for p in pruned["package"]] == ["six"]
     assert pruned["package"][0]["groups"] == ["main"] and "markers" not in pruned["package"][0]
+
+
+def test_groups_written_with_underscores_are_found_on_poetry_core_1() -> None:
+    """poetry-core 1.x keeps group names as written and looks them up exactly."""
+    from poetry.core.packages.dependency import Dependency
+
+    from poetry_plugin_docker.pruning import root_requirements
+
+    class Group:
+        def __init__(self, dependencies):  # type: ignore[no-untyped-def]
+            self.dependencies = dependencies
+
+    class PoetryCore1Package:
+        groups = {"main": Group([Dependency("six", "*")]), "runtime_extra": Group([Dependency("requests", "*")])}
+
+        def dependency_group_names(self, include_optional: bool = False) -> set[str]:
+            return set(self.groups)
+
+        def dependency_group(self, name: str) -> Group:
+            return self.groups[name]  # KeyError for "runtime-extra", as poetry-core 1.9 would
+
+    requirements = root_requirements(PoetryCore1Package(), Selection(groups=("main", "runtime_extra")), {"main", "runtime-extra"})
+    assert sorted(name for name, _ in requirements) == ["requests", "six"]
+
+
+def test_a_lock_with_no_package_left_says_package_empty_as_poetry_does(tmp_path) -> None:
+    from poetry.packages.locker import Locker
+
+    pruned = pruned_lock(LOCK_2_1, set(), {"main"}, Selection(), "f00")
+    assert tomllib.loads(pruned.decode())["package"] == []
+    (tmp_path / "poetry.lock").write_bytes(pruned)
+    assert list(Locker(tmp_path / "poetry.lock", {}).locked_repository().packages) == []

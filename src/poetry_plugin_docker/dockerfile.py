@@ -100,6 +100,7 @@ class DockerfilePlan:
     git_over_ssh: bool  # some git dependency is reached over SSH: forward the build's SSH agent
     system_git_variable: str  # Poetry's setting for using the git command (which honours GIT_SSH_COMMAND)
     package_mode: bool
+    isolated_build: bool  # `poetry build` would build in an isolated environment (build script, ...)
     copied_files: tuple[str, ...]  # top-level files the wheel or the application needs
     copied_dirs: tuple[str, ...]  # top-level directories the wheel or the application needs
     entrypoint: tuple[str, ...]
@@ -169,6 +170,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfileP
             else "POETRY_SYSTEM_GIT_CLIENT"
         ),
         package_mode=project.is_package_mode,
+        isolated_build=project.is_package_mode and project.needs_isolated_build(),
         copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
         copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
         entrypoint=tuple(entrypoint),
@@ -385,8 +387,17 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
         add("# The project as a wheel (a regular, non-editable install), built from its own files only.")
         add("FROM poetry AS wheel")
         _add_copies(add, plan)
-        add("# poetry-core's PEP 517 hook, what `poetry build` runs, without Poetry's start-up.")
-        add(f"RUN {POETRY_DIR}/bin/python -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"{DIST_DIR}\")'")
+        if plan.isolated_build:
+            lines.extend(build_args)
+            add("# `poetry build`: the build system needs more than Poetry's own poetry-core (a build")
+            add("# script or other requirements), which Poetry installs in an isolated environment.")
+            add(f"RUN poetry build --format wheel --output {DIST_DIR}")
+        else:
+            add("# poetry-core's PEP 517 hook, what `poetry build` runs here, without Poetry's start-up.")
+            add(
+                f"RUN {POETRY_DIR}/bin/python -c "
+                f"'from poetry.core.masonry.api import build_wheel; build_wheel(\"{DIST_DIR}\")'"
+            )
         add(f"# Installed here, under {STAGING_DIR}, as if into {VENV_DIR} (its scripts run {VENV_DIR}/bin/python),")
         add("# while the dependencies install in parallel: the runtime image only copies the result.")
         if plan.compile:

@@ -56,6 +56,21 @@ def _find_pyproject(directory: Path) -> Path | None:
     return None
 
 
+def _check_requires_poetry(pyproject: dict[str, Any], path: Path) -> None:
+    """Poetry's own check of [tool.poetry] requires-poetry (its Factory does it; poetry-core's does not)."""
+    required = pyproject.get("tool", {}).get("poetry", {}).get("requires-poetry")
+    if not required:
+        return
+    from poetry.core.constraints.version import Version, parse_constraint
+
+    running = poetry_version()
+    if not parse_constraint(required).allows(Version.parse(running)):
+        raise UserError(
+            f"{path} requires Poetry {required} (requires-poetry), but this is Poetry {running}; "
+            "the Dockerfile pins the Poetry that generates it. Run it with a matching Poetry."
+        )
+
+
 def _needs_poetry_2(pyproject: Path) -> str:
     return (
         f"{pyproject} uses the PEP 621 [project] table, which needs Poetry 2.0 or newer "
@@ -148,6 +163,7 @@ class Project:
         pyproject = read_toml(pyproject_path)
         if "project" in pyproject and poetry_version().startswith("1."):
             raise UserError(_needs_poetry_2(pyproject_path))
+        _check_requires_poetry(pyproject, pyproject_path)
         try:
             poetry = Factory().create_poetry(pyproject_path.parent)
         except Exception as error:  # poetry-core's validation of pyproject.toml
@@ -301,12 +317,38 @@ class Project:
                 readmes.append(readme["file"])
         return list(dict.fromkeys(readmes))
 
+    def needs_isolated_build(self) -> bool:
+        """Whether `poetry build` builds the wheel in an isolated environment (Poetry 2's rule):
+        a build script, build requirements besides poetry-core, or a poetry-core constraint the
+        poetry-core next to Poetry does not satisfy. Otherwise Poetry's own poetry-core builds it."""
+        from importlib.metadata import version
+
+        from packaging.requirements import InvalidRequirement, Requirement
+        from packaging.utils import canonicalize_name
+
+        build_system = self.pyproject.get("build-system") or {}
+        if "build-backend" not in build_system:
+            return False  # Poetry falls back to its own poetry-core
+        requires = build_system.get("requires") or []
+        if getattr(self.poetry.package, "build_script", None) or len(requires) != 1:
+            return True
+        try:
+            requirement = Requirement(requires[0])
+        except InvalidRequirement:
+            return True
+        if canonicalize_name(requirement.name) != "poetry-core" or requirement.url:
+            return True
+        return not requirement.specifier.contains(version("poetry-core"), prereleases=True)
+
     def wheel_inputs(self) -> list[str]:
         """Top-level paths (relative to the root) that building the wheel reads."""
         from poetry.core.masonry.builders.wheel import WheelBuilder
 
         builder = WheelBuilder(self.poetry)
         top_level = {"pyproject.toml", *self.readme_files}
+        build_script = getattr(self.poetry.package, "build_script", None)
+        if build_script:  # run by the build
+            top_level.add(Path(build_script).parts[0])
         for include in builder.find_files_to_add(exclude_build=False):
             relative = Path(include.path).relative_to(self.root)
             top_level.add(relative.parts[0])

@@ -133,11 +133,13 @@ def _requirement_names(requirement: str) -> set[str]:
 def root_requirements(package: ProjectPackage, selection: Selection, groups: set[str]) -> list[Requirement]:
     """What the selected groups and extras of the project require directly."""
     extras = _names(selection.extras)
+    # poetry-core 1.x keeps group names as written ("runtime_extra"); 2.x canonicalizes them.
+    declared = {canonicalize_name(name): name for name in package.dependency_group_names(include_optional=True)}
     requirements = []
     for group in sorted(groups):
-        if not package.has_dependency_group(group):
+        if group not in declared:
             continue
-        for dependency in package.dependency_group(group).dependencies:
+        for dependency in package.dependency_group(declared[group]).dependencies:
             if dependency.is_optional() and not (
                 selection.all_extras or extras & _names(dependency.in_extras)
             ):
@@ -233,6 +235,7 @@ class _UnusualLayout(Exception):
 # Top-level tables: [[package]], [extras], [metadata] (not [package.dependencies] and the like).
 _TOP_LEVEL_HEADER = re.compile(r"^\[\[?(?!package\.)[^\[\]]+\]\]?[ \t]*$", re.MULTILINE)
 _PACKAGE_NAME = re.compile(r'\[\[package\]\][ \t]*\r?\nname = "([^"\\]+)"\r?\n')
+_PACKAGE_NAMES = re.compile(r'^\[\[package\]\][ \t]*\r?\nname = "([^"\\]+)"', re.MULTILINE)
 _SUBTABLE = re.compile(r"^\[package\.", re.MULTILINE)
 _EXTRA_KEY = re.compile(r'^("?)([A-Za-z0-9_.-]+)\1 = ')
 
@@ -248,6 +251,10 @@ class _LockEdit:
         headers = list(_TOP_LEVEL_HEADER.finditer(text))
         if not headers or headers[-1].group(0).strip() != "[metadata]":
             raise _UnusualLayout
+        if any(header.group(0).strip() == "[[package]]" for header in headers) and not any(
+            canonicalize_name(name) in self.kept for name in _PACKAGE_NAMES.findall(text)
+        ):
+            raise _UnusualLayout  # no package left: tomlkit writes `package = []`, as Poetry does
         pieces = [text[: headers[0].start()]]
         for index, header in enumerate(headers):
             end = headers[index + 1].start() if index + 1 < len(headers) else len(text)

@@ -417,3 +417,46 @@ def test_warns_when_the_stub_on_disk_is_not_the_one_it_installs(project, poetry_
     set_in_pyproject(root, "[tool.poetry.scripts]", '[tool.poetry-plugin-docker]\nwith = ["dev"]\n\n[tool.poetry.scripts]')
     assert poetry_cli(root, "docker build-context --check").status == 0
     assert "Warning" not in poetry_cli(root, "docker dockerfile").output
+
+
+@pytest.mark.parametrize(
+    ("build_system", "isolated"),
+    [
+        ('requires = ["poetry-core>=1.9.0"]', False),
+        ('requires = ["poetry-core>=1.9.0", "setuptools"]', True),
+        ('requires = ["poetry-core>=99"]', True),
+    ],
+)
+def test_wheel_is_built_like_poetry_build_would(project, poetry_cli, build_system, isolated) -> None:
+    root = project("classic")
+    set_in_pyproject(root, 'requires = ["poetry-core>=1.9.0"]', build_system)
+    run = poetry_cli(root, "docker dockerfile --build-arg POETRY_PYPI_MIRROR_URL")
+    assert run.status == 0, run.error
+    text = (root / "Dockerfile").read_text()
+    wheel_stage = text[text.index("FROM poetry AS wheel") : text.index(" AS runtime")]
+    assert ("RUN poetry build --format wheel --output /dist" in wheel_stage) is isolated
+    assert ("build_wheel(\"/dist\")" in wheel_stage) is not isolated
+    assert ("ARG POETRY_PYPI_MIRROR_URL" in wheel_stage) is isolated, "an isolated build installs from the index"
+    assert hadolint(root / "Dockerfile").stdout == ""
+
+
+def test_a_build_script_is_copied_and_built_by_poetry(project, poetry_cli) -> None:
+    root = project("classic")
+    set_in_pyproject(root, "[tool.poetry.scripts]", '[tool.poetry.build]\nscript = "build.py"\n\n[tool.poetry.scripts]')
+    set_in_pyproject(root, 'requires = ["poetry-core>=1.9.0"]', 'requires = ["poetry-core>=1.9.0", "setuptools"]')
+    (root / "build.py").write_text("def build(setup_kwargs):\n    pass\n")
+    relock(root)
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    text = (root / "Dockerfile").read_text()
+    wheel_stage = text[text.index("FROM poetry AS wheel") : text.index(" AS runtime")]
+    assert "build.py" in wheel_stage.split("RUN")[0], "the build script is copied before the build"
+    assert "RUN poetry build --format wheel --output /dist" in wheel_stage
+
+
+def test_requires_poetry_is_checked_as_poetry_does(project, poetry_cli) -> None:
+    root = project("classic")
+    set_in_pyproject(root, "[tool.poetry.dependencies]", 'requires-poetry = ">=99"\n\n[tool.poetry.dependencies]')
+    for command in ("docker build-context", "docker dockerfile"):
+        assert_one_line_error(poetry_cli(root, command), "requires Poetry >=99", "this is Poetry")
+    assert not (root / ".docker-deps").exists() and not (root / "Dockerfile").exists()
