@@ -32,15 +32,17 @@ class Stub:
     lock: bytes
     lock_data: dict[str, Any]
     dependencies: list[PathDependency]  # the path dependencies it carries
-    package_count: int  # locked packages kept, of...
-    locked_count: int  # ...the packages in the project's lock
+
+    @property
+    def pyproject_text(self) -> bytes:
+        return render_stub_pyproject(self.pyproject).encode("utf-8")
 
 
 def plan_stub(project: Project, selection: Selection) -> Stub:
     """The stub pruned to what installing this selection needs."""
     data = stub_pyproject_data(project.pyproject)
     groups = kept_groups(data, selection.groups)
-    data = pruned_pyproject(data, selection)
+    data = pruned_pyproject(data, groups, selection)
     non_editable = without_develop(data["tool"]["poetry"])
     roots = root_requirements(project.poetry.package, selection, groups)
     kept = reachable_packages(project.lock_data, roots)
@@ -53,8 +55,6 @@ def plan_stub(project: Project, selection: Selection) -> Stub:
         lock=lock,
         lock_data=lock_data,
         dependencies=needed_path_dependencies(lock_data, project.root, None),
-        package_count=len(lock_data.get("package", [])),
-        locked_count=len(project.lock_data.get("package", [])),
     )
 
 
@@ -63,7 +63,7 @@ def stub_files(project: Project, stub: Stub) -> dict[str, bytes]:
     project_dir, dependency_files = stub_layout(project.root, stub.dependencies)
     prefix = "" if project_dir == "." else f"{project_dir}/"
     return {
-        f"{prefix}{STUB_PYPROJECT}": render_stub_pyproject(stub.pyproject).encode("utf-8"),
+        f"{prefix}{STUB_PYPROJECT}": stub.pyproject_text,
         f"{prefix}{STUB_LOCK}": stub.lock,
         **dependency_files,
     }
@@ -102,8 +102,8 @@ def write_build_context(
         (output / name).unlink()
     message = (
         f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock) for "
-        f"{describe_selection(selection)}: {stub.package_count} of the "
-        f"{stub.locked_count} locked packages."
+        f"{describe_selection(selection)}: {len(stub.lock_data.get('package', []))} of the "
+        f"{len(project.lock_data.get('package', []))} locked packages."
     )
     if dependencies:
         carried = ", ".join(f"{dep.name} ({dep.url})" for dep in dependencies)

@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING
 
 from poetry_plugin_docker import __version__
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.files import shown
+from poetry_plugin_docker.files import differing_files, shown
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import Selection
 
 from poetry_plugin_docker.project import git_urls, is_ssh_url
 
 if TYPE_CHECKING:
+    from poetry_plugin_docker.build_context import Stub
     from poetry_plugin_docker.project import Project
 
 DEFAULT_SYNTAX = "docker/dockerfile:1"
@@ -109,7 +110,8 @@ class DockerfilePlan:
     stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
 
 
-def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfilePlan:
+def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) -> DockerfilePlan:
+    """The Dockerfile for this project, options and stub (`plan_stub` of the same selection)."""
     stub_dir = _checked_stub_dir(project.root, options.stub_dir)
     python = options.python or choose_python(project.python_constraint)
     if options.python and not re.fullmatch(r"3\.\d+", options.python):
@@ -128,10 +130,8 @@ def plan_dockerfile(project: Project, options: DockerfileOptions) -> DockerfileP
             "Create it or fix pyproject.toml."
         )
 
-    from poetry_plugin_docker.build_context import plan_stub
     from poetry_plugin_docker.path_dependencies import project_dir_in_stub
 
-    stub = plan_stub(project, options.selection)
     if options.stub_stage and stub.dependencies:
         carried = ", ".join(f"{dep.name} ({dep.url})" for dep in stub.dependencies)
         raise UserError(
@@ -516,7 +516,10 @@ def write_dockerfile(
     from poetry_plugin_docker.dockerignore import render_dockerignore
     from poetry_plugin_docker.files import write_files_atomically
 
-    plan = plan_dockerfile(project, options)
+    from poetry_plugin_docker.build_context import plan_stub
+
+    stub = plan_stub(project, options.selection)
+    plan = plan_dockerfile(project, options, stub)
     text = render_dockerfile(plan)
     existing = _read(output)
     ignore_file = project.root / ".dockerignore"
@@ -546,38 +549,27 @@ def write_dockerfile(
             )
     write_files_atomically(output.parent, {output.name: text.encode("utf-8")}, "--output")
     write_files_atomically(project.root, {".dockerignore": ignore_text.encode("utf-8")}, "--output")
-    return Result(True, f"Wrote {names}.{_stub_advice(project, options, plan)}")
+    return Result(True, f"Wrote {names}.{_stub_advice(project, options, plan, stub)}")
 
 
-def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfilePlan) -> str:
+def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfilePlan, stub: Stub) -> str:
     """What to run when the stub on disk is missing or not the one this Dockerfile installs."""
-    from poetry_plugin_docker.build_context import describe_selection, plan_stub, stub_files
+    from poetry_plugin_docker.build_context import describe_selection
     from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT
 
     if plan.stub_stage:
         return ""  # the Dockerfile derives the stub itself: nothing to run before `docker build`
-    stub_dir = project.root / plan.stub_dir
-    if not (stub_dir / plan.stub_project_dir / STUB_LOCK).exists():
+    project_in_stub = project.root / plan.stub_dir / plan.stub_project_dir
+    if not (project_in_stub / STUB_LOCK).exists():
         return f" Run `poetry docker build-context` to write the stub it copies ({plan.stub_dir}/)."
-    expected = stub_files(project, plan_stub(project, options.selection))
-    prefix = "" if plan.stub_project_dir == "." else f"{plan.stub_project_dir}/"
-    for name in (STUB_PYPROJECT, STUB_LOCK):
-        path = stub_dir / prefix / name
-        if _read_bytes(path) != expected[prefix + name]:
-            return (
-                f" Warning: the stub in {plan.stub_dir}/ is not the one this Dockerfile installs "
-                f"({describe_selection(options.selection)}); run `poetry docker build-context "
-                f"{options.selection.install_options()}`, or keep the selection in "
-                "[tool.poetry-plugin-docker] so that both commands read it."
-            )
+    if differing_files(project_in_stub, {STUB_PYPROJECT: stub.pyproject_text, STUB_LOCK: stub.lock}):
+        return (
+            f" Warning: the stub in {plan.stub_dir}/ is not the one this Dockerfile installs "
+            f"({describe_selection(options.selection)}); run `poetry docker build-context "
+            f"{options.selection.install_options()}`, or keep the selection in "
+            "[tool.poetry-plugin-docker] so that both commands read it."
+        )
     return ""
-
-
-def _read_bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 def _read(path: Path) -> str | None:

@@ -63,10 +63,9 @@ def kept_groups(stub_data: dict[str, Any], groups: Iterable[str]) -> set[str]:
     return kept
 
 
-def pruned_pyproject(stub_data: dict[str, Any], selection: Selection) -> dict[str, Any]:
-    """The stub pyproject content with only the selected groups and extras (a copy)."""
+def pruned_pyproject(stub_data: dict[str, Any], groups: set[str], selection: Selection) -> dict[str, Any]:
+    """The stub pyproject content with only these groups (`kept_groups`) and the selected extras (a copy)."""
     data = copy.deepcopy(stub_data)
-    groups = kept_groups(data, selection.groups)
     poetry = data.get("tool", {}).get("poetry", {})
 
     if "group" in poetry:
@@ -235,7 +234,6 @@ class _UnusualLayout(Exception):
 # Top-level tables: [[package]], [extras], [metadata] (not [package.dependencies] and the like).
 _TOP_LEVEL_HEADER = re.compile(r"^\[\[?(?!package\.)[^\[\]]+\]\]?[ \t]*$", re.MULTILINE)
 _PACKAGE_NAME = re.compile(r'\[\[package\]\][ \t]*\r?\nname = "([^"\\]+)"\r?\n')
-_PACKAGE_NAMES = re.compile(r'^\[\[package\]\][ \t]*\r?\nname = "([^"\\]+)"', re.MULTILINE)
 _SUBTABLE = re.compile(r"^\[package\.", re.MULTILINE)
 _EXTRA_KEY = re.compile(r'^("?)([A-Za-z0-9_.-]+)\1 = ')
 
@@ -251,11 +249,8 @@ class _LockEdit:
         headers = list(_TOP_LEVEL_HEADER.finditer(text))
         if not headers or headers[-1].group(0).strip() != "[metadata]":
             raise _UnusualLayout
-        if any(header.group(0).strip() == "[[package]]" for header in headers) and not any(
-            canonicalize_name(name) in self.kept for name in _PACKAGE_NAMES.findall(text)
-        ):
-            raise _UnusualLayout  # no package left: tomlkit writes `package = []`, as Poetry does
         pieces = [text[: headers[0].start()]]
+        packages = kept = 0
         for index, header in enumerate(headers):
             end = headers[index + 1].start() if index + 1 < len(headers) else len(text)
             section, title = text[header.start() : end], header.group(0).strip()
@@ -263,8 +258,10 @@ class _LockEdit:
                 match = _PACKAGE_NAME.match(section)
                 if match is None:
                     raise _UnusualLayout
+                packages += 1
                 if canonicalize_name(match.group(1)) not in self.kept:
                     continue
+                kept += 1
                 section = self._package_text(section)
             elif title == "[extras]" and self.extras is not None:
                 section = self._extras_text(section)
@@ -275,6 +272,8 @@ class _LockEdit:
                 if count != 1:
                     raise _UnusualLayout
             pieces.append(section)
+        if packages and not kept:
+            raise _UnusualLayout  # no package left: tomlkit writes `package = []`, as Poetry does
         return "".join(pieces)
 
     def _package_text(self, section: str) -> str:
