@@ -180,7 +180,7 @@ def _package_requirements(package: dict[str, Any], extras: set[str], first_visit
             match = _REQUIREMENT.match(entry)
             if match:
                 in_extras.setdefault(canonicalize_name(match.group(1)), set()).update(
-                    _names(part for part in (match.group(2) or "").split(",") if part.strip())
+                    _names(part.strip() for part in (match.group(2) or "").split(",") if part.strip())
                 )
 
     requirements = []
