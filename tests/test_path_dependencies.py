@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.pruning import reachable_packages
 from poetry_plugin_docker.path_dependencies import (
     PathDependency,
     needed_path_dependencies,
@@ -26,11 +27,9 @@ def test_develop_is_dropped_from_every_dependency_table() -> None:
     assert without_develop(table) is False
 
 
-def _lock(url: str, groups: list[str] | None) -> dict:
-    package = {"name": "core", "source": {"type": "directory", "url": url}}
-    if groups is not None:
-        package["groups"] = groups
-    return {"package": [package, {"name": "six"}]}
+def _lock(url: str) -> dict:
+    core = {"name": "core", "source": {"type": "directory", "url": url}}
+    return {"package": [core, {"name": "six"}, {"name": "kit", "dependencies": {"core": "*"}}]}
 
 
 def test_only_the_selected_groups_path_dependencies_are_needed(tmp_path: Path) -> None:
@@ -38,18 +37,22 @@ def test_only_the_selected_groups_path_dependencies_are_needed(tmp_path: Path) -
     project.mkdir(parents=True)
     core.mkdir(parents=True)
     (core / "pyproject.toml").write_text("")
-    assert needed_path_dependencies(_lock("../../libs/core", ["dev"]), project, ["main"]) == []
-    found = needed_path_dependencies(_lock("../../libs/core", ["dev"]), project, ["main", "dev"])
+    lock = _lock("../../libs/core")
+
+    def pruned_for(roots: list[str]) -> dict:  # the lock as plan_stub prunes it
+        kept = reachable_packages(lock, [(name, frozenset()) for name in roots])
+        return {"package": [package for package in lock["package"] if package["name"] in kept]}
+
+    assert needed_path_dependencies(pruned_for(["six"]), project) == []  # main: six; dev: kit -> core
+    found = needed_path_dependencies(pruned_for(["six", "kit"]), project)
     assert found == [PathDependency("core", "../../libs/core", core.resolve())]
-    # A lock without groups (lock-version 2.0): every path dependency, to be safe.
-    assert len(needed_path_dependencies(_lock("../../libs/core", None), project, ["main"])) == 1
     assert project_dir_in_stub(project, found) == "services/api"
     assert project_dir_in_stub(project, []) == "."
 
 
 def test_a_missing_path_dependency_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"Path dependency core \(../nowhere\) is not a project directory"):
-        needed_path_dependencies(_lock("../nowhere", ["main"]), tmp_path, ["main"])
+        needed_path_dependencies(_lock("../nowhere"), tmp_path)
 
 
 def test_a_path_dependency_sharing_no_directory_is_refused(tmp_path: Path) -> None:

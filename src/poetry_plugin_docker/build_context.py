@@ -54,7 +54,7 @@ def plan_stub(project: Project, selection: Selection) -> Stub:
         pyproject=data,
         lock=lock,
         lock_data=lock_data,
-        dependencies=needed_path_dependencies(lock_data, project.root, None),
+        dependencies=needed_path_dependencies(lock_data, project.root),
     )
 
 

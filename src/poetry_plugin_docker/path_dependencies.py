@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 from poetry_plugin_docker.errors import UserError
 
@@ -36,18 +36,12 @@ class PathDependency:
     path: Path
 
 
-def needed_path_dependencies(
-    lock_data: dict[str, Any], root: Path, groups: Iterable[str] | None
-) -> list[PathDependency]:
-    """Directory dependencies of the selected groups (all of them if the lock has no groups)."""
-    wanted = set(groups) if groups is not None else None
+def needed_path_dependencies(lock_data: dict[str, Any], root: Path) -> list[PathDependency]:
+    """The directory dependencies in a lock already pruned to what the image installs."""
     found = []
     for package in lock_data.get("package", []):
         source = package.get("source") or {}
         if source.get("type") != "directory":
-            continue
-        package_groups = package.get("groups")
-        if wanted is not None and package_groups is not None and not wanted & set(package_groups):
             continue
         path = (root / source["url"]).resolve()
         if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
