@@ -47,6 +47,17 @@ def run_stamped(command: list[str], cwd: Path | None = None,
     return time.perf_counter() - start, code, lines
 
 
+def terminate(process: subprocess.Popen | None, timeout: float) -> None:
+    """Stop a process this run started: politely, then for good after `timeout` seconds."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -225,13 +236,7 @@ class Registry:
         return time.perf_counter() - start, total
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout=20)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -272,16 +277,10 @@ class Dockerd:
             time.sleep(1)
         tail = self.log.read_text()[-1500:] if self.log.exists() else ""
         self.stop()
-        raise CommandError(f"the deploy dockerd did not start:\n{tail}")
+        raise CommandError(f"the dockerd at {self.socket} did not start:\n{tail}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout=60)
         # Anything the daemon left mounted under its directories, deepest first.
         for root in (self.data_root, self.exec_root):
             mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
