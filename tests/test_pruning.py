@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import tomllib
+from poetry_plugin_docker.toml import tomllib
 
 import pytest
 from helpers import FIXTURES, REPO

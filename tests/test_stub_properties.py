@@ -4,7 +4,7 @@ edits of dependency keys always do, and always make Poetry's lock stale."""
 from __future__ import annotations
 
 import copy
-import tomllib
+from poetry_plugin_docker.toml import tomllib
 from pathlib import Path
 from typing import Any
 

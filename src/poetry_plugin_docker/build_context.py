@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from poetry_plugin_docker.project import Project, poetry_content_hash
 from poetry_plugin_docker.pruning import kept_groups, pruned_lock, pruned_pyproject, reachable_packages, root_requirements
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import Selection
+from poetry_plugin_docker.toml import tomllib
 from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT, render_stub_pyproject, stub_pyproject_data
 
 

@@ -8,21 +8,17 @@ pyproject.toml answers the rest, identically on every Poetry version.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.toml import tomllib
 
 if TYPE_CHECKING:
     from poetry.core.poetry import Poetry as CorePoetry
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Poetry itself depends on tomli on these versions
-    import tomli as tomllib
 
 UNSUPPORTED_SOURCE_TYPES = {"file": "local file"}
 

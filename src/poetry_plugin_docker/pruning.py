@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from packaging.utils import canonicalize_name
 
+from poetry_plugin_docker.toml import tomllib
+
 if TYPE_CHECKING:
     from poetry.core.packages.project_package import ProjectPackage
 
@@ -369,8 +371,6 @@ def pruned_groups_and_markers(
 
 
 def _toml_value(text: str) -> Any:
-    import tomllib
-
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:
