@@ -1,7 +1,8 @@
 """`poetry docker build`: the release job's `docker build`, with the right arguments.
 
 It reads the generated Dockerfile for what the build needs (secrets, SSH, build
-arguments), so the command always matches the file it builds.
+arguments), so the command always matches the file it builds. The command module
+only parses options into `BuildOptions`; `BuildHandler` does the work.
 """
 
 from __future__ import annotations
@@ -15,12 +16,64 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
+from poetry_plugin_docker.build_context import write_build_context
+from poetry_plugin_docker.command.dockerfile import DEFAULT_OUTPUT
+from poetry_plugin_docker.dockerfile import secret_id as id_of
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.project import Project, credential_variable
+from poetry_plugin_docker.result import Result
+from poetry_plugin_docker.selection import configured_selection
+from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
 RELEASE_ARGS = ("VERSION", "REVISION")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What `poetry docker build` was asked for."""
+
+    tag: str | None = None  # NAME (tagged <version> and latest) or NAME:TAG; None: the project's name
+    docker_args: tuple[str, ...] = ()  # more arguments for docker build, before the context
+
+
+class BuildHandler:
+    """Writes the stub (unless the Dockerfile derives it), then runs `docker build`.
+
+    `write_line` prints a message. A failed build raises UserError; its exit status
+    is then in `docker_status`, for the command to exit with.
+    """
+
+    def __init__(self, write_line: Callable[[str], None], environ: Mapping[str, str] | None = None) -> None:
+        self.write_line = write_line
+        self.environ = environ
+        self.docker_status = 0
+
+    def build(self, project: Project, options: BuildOptions) -> Result:
+        config = project.config
+        dockerfile = project.root / config.get("dockerfile", DEFAULT_OUTPUT)
+        if derives_stub(dockerfile):
+            self.write_line("The Dockerfile derives the dependency stub itself (--stub-stage).")
+        else:
+            stub = write_build_context(
+                project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), configured_selection(project)
+            )
+            self.write_line(stub.message)
+        environ = dict(os.environ if self.environ is None else self.environ)
+        with build_command(
+            project,
+            dockerfile,
+            options.tag or project.name,
+            options.docker_args,
+            environ,
+            docker_executable(environ),
+        ) as command:
+            self.write_line(f"Running: {command.shown}")
+            self.docker_status = run(command)
+        if self.docker_status:
+            raise UserError(f"docker build failed (exit status {self.docker_status}); see its output above.")
+        return Result(True, f"Built {' and '.join(command.tags)}.")
 
 
 @dataclass(frozen=True)
@@ -112,8 +165,6 @@ def _declared_build_args(text: str) -> list[str]:
 
 
 def _credentials(project: Project, secret_id: str, environ: dict[str, str]) -> str:
-    from poetry_plugin_docker.dockerfile import secret_id as id_of
-
     for source in project.sources:
         name = str(source.get("name", ""))
         if id_of(name) != secret_id:
