@@ -13,7 +13,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from poetry.config.config import Config
+from poetry.core.constraints.version import Version, parse_constraint
+from poetry.core.factory import Factory
+from poetry.packages.locker import Locker
+
+from poetry_plugin_docker.config import read_config
+from poetry_plugin_docker.credentials import (
+    credential_variable,  # noqa: F401 - re-exported for build.py until it imports credentials
+    has_credentials,
+    refuse_credentials_in_source_urls,
+    sources,
+)
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.installed import is_poetry_1, poetry_version
 from poetry_plugin_docker.toml import tomllib
 
 if TYPE_CHECKING:
@@ -21,12 +34,6 @@ if TYPE_CHECKING:
 
 
 UNSUPPORTED_SOURCE_TYPES = {"file": "local file"}
-
-
-def poetry_version() -> str:
-    from importlib.metadata import version
-
-    return version("poetry")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -57,8 +64,6 @@ def _check_requires_poetry(pyproject: dict[str, Any], path: Path) -> None:
     required = pyproject.get("tool", {}).get("poetry", {}).get("requires-poetry")
     if not required:
         return
-    from poetry.core.constraints.version import Version, parse_constraint
-
     running = poetry_version()
     if not parse_constraint(required).allows(Version.parse(running)):
         raise UserError(
@@ -74,38 +79,9 @@ def _needs_poetry_2(pyproject: Path) -> str:
     )
 
 
-def credential_variable(source: str, part: str) -> str:
-    """Poetry's environment variable for a source's username or password (Poetry's own rule)."""
-    return f"POETRY_HTTP_BASIC_{source.upper().replace('-', '_')}_{part}"
-
-
-def _sources(pyproject: dict[str, Any]) -> list[dict[str, Any]]:
-    sources = pyproject.get("tool", {}).get("poetry", {}).get("source", [])
-    return [source for source in sources if isinstance(source, dict)]
-
-
-def _has_credentials(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    # ssh://git@host/... names a user, not a secret; a password or token is one.
-    return bool(parts.password or (parts.username and parts.scheme in ("http", "https")))
-
-
 def is_ssh_url(url: str) -> bool:
     """git@host:org/repo.git (scp-like) or ssh://..."""
     return url.startswith("ssh://") or bool(re.match(r"^[\w.-]+@[\w.-]+:", url))
-
-
-def _refuse_credentials_in_source_urls(pyproject: dict[str, Any]) -> None:
-    for source in _sources(pyproject):
-        if _has_credentials(str(source.get("url", ""))):
-            name = str(source.get("name", "?"))
-            raise UserError(
-                f"The URL of source '{name}' in pyproject.toml holds credentials; remove them "
-                f"and give them to Poetry as {credential_variable(name, 'USERNAME')} and "
-                f"{credential_variable(name, 'PASSWORD')} (they would end up in the stub)."
-            )
 
 
 def git_urls(lock_data: dict[str, Any]) -> list[str]:
@@ -119,9 +95,7 @@ def git_urls(lock_data: dict[str, Any]) -> list[str]:
 
 def _locker(lock: Path, pyproject_data: dict[str, Any]) -> Any:
     """Poetry's own Locker for this lock file and pyproject content, on every Poetry version."""
-    from poetry.packages.locker import Locker
-
-    if poetry_version().startswith("1."):
+    if is_poetry_1():
         return Locker(lock, pyproject_data.get("tool", {}).get("poetry", {}))
     return Locker(lock, pyproject_data)
 
@@ -148,8 +122,6 @@ class Project:
         exactly as Poetry does; Poetry's repositories are not needed and not built,
         which keeps build-context's start-up close to `poetry --version`'s.
         """
-        from poetry.core.factory import Factory
-
         pyproject_path = _find_pyproject(directory)
         if pyproject_path is None:
             raise UserError(
@@ -157,14 +129,14 @@ class Project:
                 "Run the command inside a Poetry project."
             )
         pyproject = read_toml(pyproject_path)
-        if "project" in pyproject and poetry_version().startswith("1."):
+        if "project" in pyproject and is_poetry_1():
             raise UserError(_needs_poetry_2(pyproject_path))
         _check_requires_poetry(pyproject, pyproject_path)
         try:
             poetry = Factory().create_poetry(pyproject_path.parent)
         except Exception as error:  # poetry-core's validation of pyproject.toml
             raise explain_load_failure(error, pyproject_path) from None
-        _refuse_credentials_in_source_urls(pyproject)
+        refuse_credentials_in_source_urls(pyproject)
         lock_path = pyproject_path.parent / "poetry.lock"
         if not lock_path.is_file():
             raise UserError(
@@ -188,8 +160,6 @@ class Project:
 
     @cached_property
     def _poetry_config(self) -> Any:
-        from poetry.config.config import Config
-
         config = Config.create()
         local = self.root / "poetry.toml"
         if local.is_file():
@@ -198,15 +168,11 @@ class Project:
 
     @cached_property
     def config(self) -> dict[str, Any]:
-        from poetry_plugin_docker.config import read_config
-
         return read_config(self.pyproject)
 
     @property
     def required_plugins(self) -> list[str]:
         """[tool.poetry.requires-plugins] as pip requirements (name, then constraint)."""
-        from poetry.core.factory import Factory
-
         plugins = self.pyproject.get("tool", {}).get("poetry", {}).get("requires-plugins", {})
         requirements = []
         for name, constraint in plugins.items():
@@ -228,7 +194,7 @@ class Project:
                     "local-file dependencies are not supported yet by poetry-plugin-docker. "
                     "Publish it to an index, or use a path dependency on its source directory."
                 )
-            if source.get("type") == "git" and _has_credentials(str(source.get("url", ""))):
+            if source.get("type") == "git" and has_credentials(str(source.get("url", ""))):
                 raise UserError(
                     f"The git URL of {package['name']} in poetry.lock holds credentials; use an SSH "
                     "URL (built with `docker build --ssh default`) and run `poetry lock` again."
@@ -236,21 +202,7 @@ class Project:
 
     @property
     def sources(self) -> list[dict[str, Any]]:
-        return _sources(self.pyproject)
-
-    def sources_with_local_credentials(self) -> list[str]:
-        """Sources Poetry has credentials for here (environment or Poetry's config)."""
-        import os
-
-        found = []
-        for source in self.sources:
-            name = str(source.get("name", ""))
-            configured = os.environ.get(credential_variable(name, "USERNAME"))
-            if not configured:
-                configured = self.poetry_setting(f"http-basic.{name}.username")
-            if configured:
-                found.append(name)
-        return found
+        return sources(self.pyproject)
 
     @property
     def name(self) -> str:
@@ -312,47 +264,3 @@ class Project:
             elif isinstance(readme, dict) and "file" in readme:
                 readmes.append(readme["file"])
         return list(dict.fromkeys(readmes))
-
-    def needs_isolated_build(self) -> bool:
-        """Whether `poetry build` builds the wheel in an isolated environment (Poetry 2's rule):
-        a build script, build requirements besides poetry-core, or a poetry-core constraint the
-        poetry-core next to Poetry does not satisfy. Otherwise Poetry's own poetry-core builds it."""
-        from importlib.metadata import version
-
-        from packaging.requirements import InvalidRequirement, Requirement
-        from packaging.utils import canonicalize_name
-
-        build_system = self.pyproject.get("build-system") or {}
-        if "build-backend" not in build_system:
-            return False  # Poetry falls back to its own poetry-core
-        requires = build_system.get("requires") or []
-        if getattr(self.poetry.package, "build_script", None) or len(requires) != 1:
-            return True
-        try:
-            requirement = Requirement(requires[0])
-        except InvalidRequirement:
-            return True
-        if canonicalize_name(requirement.name) != "poetry-core" or requirement.url:
-            return True
-        return not requirement.specifier.contains(version("poetry-core"), prereleases=True)
-
-    def wheel_inputs(self) -> list[str]:
-        """Top-level paths (relative to the root) that building the wheel reads."""
-        from poetry.core.masonry.builders.wheel import WheelBuilder
-
-        builder = WheelBuilder(self.poetry)
-        top_level = {"pyproject.toml", *self.readme_files}
-        build_script = getattr(self.poetry.package, "build_script", None)
-        if build_script:  # run by the build
-            top_level.add(Path(build_script).parts[0])
-        for include in builder.find_files_to_add(exclude_build=False):
-            relative = Path(include.path).relative_to(self.root)
-            top_level.add(relative.parts[0])
-        for candidate in self.root.iterdir():
-            # poetry-core puts these in the wheel's metadata when they exist.
-            if candidate.is_file() and candidate.name.upper().startswith(_LICENSE_PREFIXES):
-                top_level.add(candidate.name)
-        return sorted(top_level)
-
-
-_LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")

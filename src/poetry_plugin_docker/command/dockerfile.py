@@ -5,10 +5,9 @@ import shlex
 from cleo.helpers import option
 
 from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
+from poetry_plugin_docker.dockerfile import write_dockerfile
+from poetry_plugin_docker.plan import DEFAULT_OUTPUT, DEFAULT_SYNTAX, DockerfileOptions
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
-
-DEFAULT_OUTPUT = "Dockerfile"
-DEFAULT_SYNTAX = "docker/dockerfile:1"
 
 
 def _value(name: str, description: str) -> object:
@@ -71,8 +70,6 @@ class DockerfileCommand(DockerCommand):
     ]
 
     def handle(self) -> int:
-        from poetry_plugin_docker.dockerfile import DockerfileOptions, write_dockerfile
-
         def work(project):  # type: ignore[no-untyped-def]
             def setting(option: str, key: str | None = None, default: object = None):  # type: ignore[no-untyped-def]
                 return self.setting(project, option, key or option, default)

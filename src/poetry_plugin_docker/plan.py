@@ -1,0 +1,257 @@
+"""What the Dockerfile says, decided once: `DockerfileOptions` in, `DockerfilePlan` out.
+
+Every value a Dockerfile line is made of is checked here (values.py), so the
+renderer only lays out plain, safe values.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from poetry.core.constraints.version import parse_constraint
+
+from poetry_plugin_docker import __version__, values
+from poetry_plugin_docker.credentials import (
+    credential_variable,
+    secret_id,
+    sources_with_local_credentials,
+)
+from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.installed import installed_version, is_poetry_1, poetry_version
+from poetry_plugin_docker.path_dependencies import project_dir_in_stub
+from poetry_plugin_docker.project import git_urls, is_ssh_url
+from poetry_plugin_docker.selection import Selection
+from poetry_plugin_docker.wheel import needs_isolated_build, wheel_inputs
+
+if TYPE_CHECKING:
+    from poetry_plugin_docker.build_context import Stub
+    from poetry_plugin_docker.project import Project
+
+DEFAULT_OUTPUT = "Dockerfile"
+DEFAULT_SYNTAX = "docker/dockerfile:1"
+PLUGIN_DISTRIBUTION = "poetry-plugin-docker"
+# Python minor versions that have official python:3.X images, newest last.
+PYTHON_IMAGE_VERSIONS = tuple(f"3.{minor}" for minor in range(8, 16))
+
+# Top-level entries that are not part of a package-mode = false application.
+_NOT_APPLICATION_FILES = re.compile(
+    r"^(\..*|Dockerfile.*|pyproject\.toml|poetry\.lock|tests?|docs?|dist|build|__pycache__"
+    r"|node_modules|venv|env|.*\.egg-info|(README|CHANGELOG|LICENSE|LICENCE|COPYING|NOTICE)(\..*)?)$",
+    re.IGNORECASE,
+)
+_BARE_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class DockerfileOptions:
+    stub_dir: str
+    selection: Selection = field(default_factory=Selection)
+    python: str | None = None
+    base_image: str | None = None
+    runtime_image: str | None = None
+    entrypoint: str | None = None
+    syntax: str = DEFAULT_SYNTAX
+    builder_plugins: tuple[str, ...] = ()
+    build_args: tuple[str, ...] = ()
+    secret_sources: tuple[str, ...] = ()
+    compile: bool = False  # bytecode compiled in the builder
+    stub_stage: bool = False  # the Dockerfile derives the stub itself
+    regenerate_command: str = "poetry docker dockerfile"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A package source's credentials, as the BuildKit secret file `username:password`."""
+
+    id: str
+    username_variable: str
+    password_variable: str
+
+
+@dataclass(frozen=True)
+class DockerfilePlan:
+    """Everything the Dockerfile says, as plain, checked values."""
+
+    name: str
+    description: str
+    license: str | None
+    source_url: str | None
+    python: str
+    base_image: str
+    runtime_image: str
+    syntax: str | None
+    poetry_requirements: tuple[str, ...]
+    build_args: tuple[str, ...]
+    stub_dir: str
+    install_options: str
+    stub_project_dir: str  # where the project sits inside the stub ("." without path dependencies)
+    secrets: tuple[Secret, ...]
+    git_over_ssh: bool  # some git dependency is reached over SSH: forward the build's SSH agent
+    system_git_variable: str  # Poetry's setting for using the git command (which honours GIT_SSH_COMMAND)
+    package_mode: bool
+    isolated_build: bool  # `poetry build` would build in an isolated environment (build script, ...)
+    copied_files: tuple[str, ...]  # top-level files the wheel or the application needs
+    copied_dirs: tuple[str, ...]  # top-level directories the wheel or the application needs
+    entrypoint: tuple[str, ...]
+    regenerate_command: str
+    compile: bool = False  # compile bytecode in the builder (dependencies and project)
+    stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
+
+
+def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) -> DockerfilePlan:
+    """The Dockerfile for this project, options and stub (`plan_stub` of the same selection)."""
+    stub_dir = _checked_stub_dir(project.root, options.stub_dir)
+    if options.python and not re.fullmatch(r"3\.\d+", options.python):
+        raise UserError(f"--python {values.shown(options.python)} is not a Python version like 3.12.")
+    python = options.python or choose_python(project.python_constraint)
+
+    if project.is_package_mode:
+        inputs = wheel_inputs(project)
+        entrypoint = _wheel_entrypoint(project.scripts, options.entrypoint)
+    else:
+        inputs = _application_files(project.root, stub_dir)
+        entrypoint = [values.path("--entrypoint", options.entrypoint)] if options.entrypoint else ["python"]
+    missing = [path for path in inputs if not (project.root / path).exists()]
+    if missing:
+        raise UserError(
+            f"{', '.join(missing)} named in pyproject.toml does not exist. "
+            "Create it or fix pyproject.toml."
+        )
+    for path in inputs:
+        values.path(f"The file {path} of the project (rename it)", path)
+
+    if options.stub_stage and stub.dependencies:
+        carried = ", ".join(f"{dep.name} ({dep.url})" for dep in stub.dependencies)
+        raise UserError(
+            f"--stub-stage cannot derive the stub in the build: it carries the path dependencies "
+            f"{carried}, which live outside the build context. Drop --stub-stage and run "
+            "`poetry docker build-context` before `docker build`."
+        )
+    plugin = (f"{PLUGIN_DISTRIBUTION}=={__version__}",) if options.stub_stage else ()
+    plugins = [
+        *(values.requirement("[tool.poetry.requires-plugins]", _pinned(spec)) for spec in project.required_plugins),
+        *(values.requirement("--builder-plugin", _pinned(spec)) for spec in options.builder_plugins),
+    ]
+    return DockerfilePlan(
+        name=values.name("The project name", project.name),
+        description=project.description,
+        license=project.license,
+        source_url=project.source_url,
+        python=python,
+        base_image=values.image_reference("--base-image", options.base_image or f"python:{python}"),
+        runtime_image=values.image_reference("--runtime-image", options.runtime_image or f"python:{python}-slim"),
+        syntax=None if options.syntax.lower() == "none" else values.image_reference("--syntax", options.syntax),
+        poetry_requirements=(f"poetry=={poetry_version()}", *dict.fromkeys([*plugins, *plugin])),
+        build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in options.build_args)),
+        stub_dir=stub_dir,
+        install_options=_checked_selection(options.selection).install_options(),
+        stub_project_dir=values.path("The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)),
+        secrets=_secrets(project, options.secret_sources),
+        git_over_ssh=any(is_ssh_url(url) for url in git_urls(stub.lock_data)),
+        system_git_variable=(
+            "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT" if is_poetry_1() else "POETRY_SYSTEM_GIT_CLIENT"
+        ),
+        package_mode=project.is_package_mode,
+        isolated_build=project.is_package_mode and needs_isolated_build(project),
+        copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
+        copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
+        entrypoint=tuple(entrypoint),
+        regenerate_command=values.comment(options.regenerate_command),
+        compile=options.compile,
+        stub_stage=options.stub_stage,
+    )
+
+
+def _checked_selection(selection: Selection) -> Selection:
+    for group in selection.groups:
+        values.name("The dependency group", group)
+    for extra in selection.extras:
+        values.name("The extra", extra)
+    return selection
+
+
+def _secrets(project: Project, requested: tuple[str, ...]) -> tuple[Secret, ...]:
+    names = {str(source.get("name")) for source in project.sources}
+    for name in requested:
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise UserError(
+                f"--secret-source {values.shown(name)} is not a source in pyproject.toml (sources: {known})."
+            )
+    chosen = dict.fromkeys([*sources_with_local_credentials(project), *requested])
+    return tuple(
+        Secret(
+            secret_id(values.name("The package source", name)),
+            credential_variable(name, "USERNAME"),
+            credential_variable(name, "PASSWORD"),
+        )
+        for name in chosen
+    )
+
+
+def choose_python(constraint: Any) -> str:
+    """The running interpreter's X.Y if the project allows it, else the newest allowed 3.X."""
+
+    def allowed(version: str) -> bool:
+        major, minor = version.split(".")
+        return bool(constraint.allows_any(parse_constraint(f">={version},<{major}.{int(minor) + 1}")))
+
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if running in PYTHON_IMAGE_VERSIONS and allowed(running):
+        return running
+    for version in reversed(PYTHON_IMAGE_VERSIONS):
+        if allowed(version):
+            return version
+    raise UserError(
+        f"No python:3.X image satisfies the project's Python constraint ({constraint}). "
+        "Widen it in pyproject.toml, or pass --python X.Y and --base-image/--runtime-image."
+    )
+
+
+def _checked_stub_dir(root: Path, stub_dir: str) -> str:
+    path = PurePosixPath(stub_dir.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or str(path) in ("", "."):
+        raise UserError(
+            f"--stub-dir {values.shown(stub_dir)} must be a directory inside the project (the build context); "
+            "use a relative path such as .docker-deps."
+        )
+    return values.path("--stub-dir", str(path))
+
+
+def _wheel_entrypoint(scripts: list[str], requested: str | None) -> list[str]:
+    if requested:
+        if requested not in scripts:
+            known = ", ".join(scripts) or "none"
+            raise UserError(
+                f"--entrypoint {values.shown(requested)} is not one of the project's scripts ({known})."
+            )
+        return [values.path("--entrypoint", requested)]
+    return [values.path("The project's first script", scripts[0])] if scripts else ["python"]
+
+
+def _application_files(root: Path, stub_dir: str) -> list[str]:
+    stub_top = PurePosixPath(stub_dir).parts[0]
+    entries = sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.name != stub_top and not _NOT_APPLICATION_FILES.match(entry.name)
+    )
+    if not entries:
+        raise UserError(
+            f"{root} has no application files to ship (package-mode = false). "
+            "Add your application's modules next to pyproject.toml."
+        )
+    return entries
+
+
+def _pinned(spec: str) -> str:
+    """Pin a bare plugin name to the version installed next to this Poetry, if any."""
+    if _BARE_REQUIREMENT.match(spec):
+        installed = installed_version(spec)
+        if installed:
+            return f"{spec}=={installed}"
+    return spec

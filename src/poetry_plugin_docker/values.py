@@ -1,0 +1,125 @@
+"""The rules for every value the plugin writes into a Dockerfile, so that none escapes its line.
+
+Values come from the command line, [tool.poetry-plugin-docker] and the project's
+metadata. Names and references are checked against their own grammar and
+refused with one line naming the option and the rule; free text (labels, the
+header comment) is quoted or escaped instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from poetry_plugin_docker.errors import UserError
+
+# Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_REFERENCE = re.compile(rf"{_NAME}(?::{_TAG})?(?:@{_DIGEST})?", re.ASCII)
+# Dependency group, extra, package source and script names: letters, digits and . _ -
+NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
+# A path in the build context: no spaces, quotes, `$`, backslashes, wildcards or control characters.
+PATH = re.compile(r"[A-Za-z0-9._@+=,-]+(?:/[A-Za-z0-9._@+=,-]+)*", re.ASCII)
+VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+# The signals `docker stop` can send (Linux), by name.
+SIGNALS = (
+    "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
+    "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
+    "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
+    "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+)  # fmt: skip
+
+
+def shown(value: str) -> str:
+    """A value as it can be printed in a one-line message: as it is, or quoted when it holds
+    spaces, quotes or control characters."""
+    plain = value.isprintable() and not any(char in value for char in " \"'")
+    return value if plain and value else json.dumps(value, ensure_ascii=False)
+
+
+def image_reference(option: str, value: str) -> str:
+    if not IMAGE_REFERENCE.fullmatch(value):
+        raise UserError(
+            f"{option} {shown(value)} is not an image reference; use NAME[:TAG][@sha256:DIGEST] "
+            "with a lowercase name, e.g. python:3.12-slim or registry.example.com/team/python:3.12."
+        )
+    return value
+
+
+def name(option: str, value: str) -> str:
+    if not NAME.fullmatch(value):
+        raise UserError(
+            f"{option} {shown(value)} is not a valid name; use letters, digits, '.', '_' and '-' only, "
+            "starting and ending with a letter or digit."
+        )
+    return value
+
+
+def path(option: str, value: str) -> str:
+    """A relative path in the build context, written as it is into COPY lines."""
+    if not PATH.fullmatch(value):
+        raise UserError(
+            f"{option} {shown(value)} cannot be written into a Dockerfile; use a path of letters, "
+            "digits and . _ - @ + = , separated by '/' (no spaces, quotes, '$' or wildcards)."
+        )
+    return value
+
+
+def variable(option: str, value: str) -> str:
+    if not VARIABLE.fullmatch(value):
+        raise UserError(
+            f"{option} {shown(value)} is not a variable name; pass only the name, "
+            "and give the value to `docker build --build-arg NAME=value`."
+        )
+    return value
+
+
+def stop_signal(option: str, value: str) -> str:
+    """A signal name as Docker's STOPSIGNAL takes it (SIGTERM, TERM, sigint: normalised to SIGTERM...)."""
+    candidate = value.strip().upper()
+    if candidate and not candidate.startswith("SIG"):
+        candidate = "SIG" + candidate
+    if candidate not in SIGNALS or candidate in ("SIGKILL", "SIGSTOP"):
+        raise UserError(
+            f"{option} {shown(value)} is not a signal a process can handle; use a signal name "
+            "such as SIGTERM, SIGINT or SIGQUIT."
+        )
+    return candidate
+
+
+def requirement(option: str, value: str) -> str:
+    """A pip requirement (PEP 508), on one line."""
+    try:
+        Requirement(value)
+    except InvalidRequirement:
+        valid = False
+    else:
+        valid = value.isprintable()
+    if not valid:
+        raise UserError(
+            f"{option} {shown(value)} is not a pip requirement; use NAME, NAME==VERSION "
+            "or another PEP 508 requirement on one line."
+        )
+    return value
+
+
+def comment(text: str) -> str:
+    """Text for a `#` comment line: control characters (newlines above all) escaped, never raw."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
+def label(text: str) -> str:
+    """A LABEL value: one line, double-quoted, `$` escaped so that Docker does not expand it."""
+    return json.dumps(" ".join(text.split()), ensure_ascii=False).replace("$", "\\$")
+
+
+def shell_word(text: str) -> str:
+    """One word for /bin/sh, single-quoted."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"

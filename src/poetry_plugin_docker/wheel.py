@@ -1,0 +1,59 @@
+"""How the project's wheel is built: what building it reads, and whether Poetry would isolate the build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from poetry_plugin_docker.installed import installed_version
+
+if TYPE_CHECKING:
+    from poetry_plugin_docker.project import Project
+
+# poetry-core puts files with these names in the wheel's metadata when they exist.
+_LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
+
+
+def needs_isolated_build(project: Project) -> bool:
+    """Whether `poetry build` builds the wheel in an isolated environment.
+
+    Mirrors Poetry 2's `BuildHandler._requires_isolated_build`
+    (poetry/console/commands/build.py): a build script, build requirements besides
+    poetry-core, a poetry-core with a source (URL), or a poetry-core constraint that the
+    poetry-core next to Poetry does not satisfy. Otherwise Poetry's own poetry-core builds it,
+    and so does the Dockerfile (through its PEP 517 hook).
+    """
+    build_system = project.pyproject.get("build-system") or {}
+    if "build-backend" not in build_system:
+        return False  # Poetry falls back to its own poetry-core
+    requires = build_system.get("requires") or []
+    if getattr(project.poetry.package, "build_script", None) or len(requires) != 1:
+        return True
+    try:
+        requirement = Requirement(requires[0])
+    except InvalidRequirement:
+        return True
+    if canonicalize_name(requirement.name) != "poetry-core" or requirement.url:
+        return True
+    return not requirement.specifier.contains(installed_version("poetry-core") or "0", prereleases=True)
+
+
+def wheel_inputs(project: Project) -> list[str]:
+    """Top-level paths (relative to the root) that building the wheel reads."""
+    from poetry.core.masonry.builders.wheel import WheelBuilder  # poetry-core's builder: only when planning
+
+    builder = WheelBuilder(project.poetry)
+    top_level = {"pyproject.toml", *project.readme_files}
+    build_script = getattr(project.poetry.package, "build_script", None)
+    if build_script:  # run by the build
+        top_level.add(Path(build_script).parts[0])
+    for include in builder.find_files_to_add(exclude_build=False):
+        relative = Path(include.path).relative_to(project.root)
+        top_level.add(relative.parts[0])
+    for candidate in project.root.iterdir():
+        if candidate.is_file() and candidate.name.upper().startswith(_LICENSE_PREFIXES):
+            top_level.add(candidate.name)
+    return sorted(top_level)
