@@ -23,6 +23,7 @@ FIXTURE_SHAPES = [
     "example",
     "monorepo/services/api",
     "monorepo/services/worker",
+    "monorepo/services/gateway",  # an index dependency that the dev group overrides with an editable checkout
 ]
 
 

@@ -21,7 +21,14 @@ from poetry_plugin_docker.pruning import kept_groups, pruned_lock, pruned_pyproj
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import Selection
 from poetry_plugin_docker.toml import tomllib
-from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT, render_stub_pyproject, stub_pyproject_data
+from poetry_plugin_docker.stub import (
+    CHECK_SCRIPT,
+    CHECK_SCRIPT_SOURCE,
+    STUB_LOCK,
+    STUB_PYPROJECT,
+    render_stub_pyproject,
+    stub_pyproject_data,
+)
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,12 @@ def plan_stub(project: Project, selection: Selection) -> Stub:
     data = stub_pyproject_data(project.pyproject)
     groups = kept_groups(data, selection.groups)
     data = pruned_pyproject(data, groups, selection)
-    non_editable = without_develop(data["tool"]["poetry"])
+    without_develop(data["tool"]["poetry"])
     roots = root_requirements(project.poetry.package, selection, groups)
     kept = reachable_packages(project.lock_data, roots)
-    lock = pruned_lock(
-        project.lock, kept, groups, selection, poetry_content_hash(data), non_editable=non_editable
-    )
+    # Every carried path dependency is installed non-editable, whichever group declared it
+    # `develop = true`: the lock records it per package, and Poetry installs what the lock says.
+    lock = pruned_lock(project.lock, kept, groups, selection, poetry_content_hash(data), non_editable=True)
     lock_data = project.lock_data if lock is project.lock else tomllib.loads(lock.decode("utf-8"))
     return Stub(
         pyproject=data,
@@ -66,6 +73,7 @@ def stub_files(project: Project, stub: Stub) -> dict[str, bytes]:
         f"{prefix}{STUB_PYPROJECT}": stub.pyproject_text,
         f"{prefix}{STUB_LOCK}": stub.lock,
         **dependency_files,
+        CHECK_SCRIPT: CHECK_SCRIPT_SOURCE.read_bytes(),
     }
 
 
@@ -101,7 +109,7 @@ def write_build_context(
     for name in stale:  # deleted from the library: the copy must not keep it
         (output / name).unlink()
     message = (
-        f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock) for "
+        f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock, {CHECK_SCRIPT}) for "
         f"{describe_selection(selection)}: {len(stub.lock_data.get('package', []))} of the "
         f"{len(project.lock_data.get('package', []))} locked packages."
     )

@@ -31,6 +31,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "secret-sources": (list, "--secret-source"),
     "compile": (bool, "--compile"),
     "stub-stage": (bool, "--stub-stage"),
+    "stop-signal": (str, "--stop-signal"),
 }
 _TYPE_NAMES = {str: "a string", list: "a list of strings", bool: "true or false"}
 

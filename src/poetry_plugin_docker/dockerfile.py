@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from poetry_plugin_docker.build_context import Stub, describe_selection, plan_stub
 from poetry_plugin_docker.credentials import secret_id  # noqa: F401 - build.py imports it from here, for now
 from poetry_plugin_docker.dockerignore import render_dockerignore
+from poetry_plugin_docker import values
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import differing_files, shown, write_files_atomically
 from poetry_plugin_docker.plan import DockerfileOptions, DockerfilePlan, plan_dockerfile
@@ -82,12 +83,14 @@ def overwrite_problem(existing: str) -> str | None:
 def write_dockerfile(
     project: Project,
     options: DockerfileOptions,
-    output: Path,
+    output_name: str,
     *,
     check: bool = False,
     force: bool = False,
 ) -> Result:
-    """Write (or --check) the Dockerfile and the .dockerignore of the build context."""
+    """Write (or --check) the Dockerfile (`output_name`, relative to the project root) and the
+    .dockerignore of the build context."""
+    output = project.root / values.path("--output", output_name)
     stub = plan_stub(project, options.selection)
     plan = plan_dockerfile(project, options, stub)
     text = dockerfile_text(plan)

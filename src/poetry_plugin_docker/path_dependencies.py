@@ -10,7 +10,8 @@ itself and its path dependencies:
     .docker-deps/services/api/poetry.lock
     .docker-deps/libs/core/...                 (what building `core` needs)
 
-`develop = true` is dropped in the stub (and in its lock, whose content-hash is
+`develop = true` is dropped in the stub pyproject and becomes `develop = false` for
+every package of its lock, whatever group declared it (the content-hash is
 recomputed with Poetry's own code): an editable install would point at the
 builder's source tree, which the runtime image does not have.
 """
@@ -24,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.project import read_toml
 
 # What is never part of a path dependency's source when it is not a Poetry project.
 _SKIPPED = re.compile(r"^(\..*|__pycache__|dist|build|.*\.egg-info|.*\.py[cod]|node_modules)$")
@@ -104,7 +106,11 @@ def stub_layout(root: Path, dependencies: list[PathDependency]) -> tuple[str, di
 
 
 def _source_files(directory: Path) -> list[str]:
-    """What building the dependency needs: its sdist's files for a Poetry project, else its tree."""
+    """What building the dependency needs: its sdist's files when poetry-core builds it, else its
+    tree (a setuptools, hatchling, ... project: poetry-core would read its [project] table and
+    miss what its own backend builds from, such as setup.py and C sources)."""
+    if not _built_by_poetry_core(directory):
+        return _tree(directory)
     try:
         from poetry.core.factory import Factory
         from poetry.core.masonry.builders.sdist import SdistBuilder
@@ -115,18 +121,36 @@ def _source_files(directory: Path) -> list[str]:
             for include in SdistBuilder(poetry).find_files_to_add(exclude_build=False)
         }
         return sorted(included | {"pyproject.toml"})
-    except Exception:  # not a Poetry project: take the tree, without local state
-        files = []
-        for current, dirs, names in os.walk(directory):
-            dirs[:] = sorted(d for d in dirs if not _SKIPPED.match(d))
-            for name in sorted(names):
-                if not _SKIPPED.match(name):
-                    files.append((Path(current) / name).relative_to(directory).as_posix())
-        return files
+    except Exception:  # not a loadable Poetry project: take the tree
+        return _tree(directory)
+
+
+def _built_by_poetry_core(directory: Path) -> bool:
+    try:
+        pyproject = read_toml(directory / "pyproject.toml")
+    except UserError:
+        return False  # no pyproject.toml (setup.py only) or not TOML
+    backend = (pyproject.get("build-system") or {}).get("build-backend")
+    # No [build-system]: pip and Poetry fall back to setuptools, unless it is a [tool.poetry] project.
+    return backend == "poetry.core.masonry.api" or (backend is None and "poetry" in pyproject.get("tool", {}))
+
+
+def _tree(directory: Path) -> list[str]:
+    """Every file of the directory, without local state (VCS, caches, build output)."""
+    files = []
+    for current, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not _SKIPPED.match(d))
+        for name in sorted(names):
+            if not _SKIPPED.match(name):
+                files.append((Path(current) / name).relative_to(directory).as_posix())
+    return files
 
 
 def without_develop(tables: dict[str, Any]) -> bool:
-    """Drop `develop` from the path dependencies of a [tool.poetry] table; True if any had it."""
+    """Drop `develop` from the path dependencies of a [tool.poetry] table; True if any had it.
+
+    The stub lock needs the same (pruning.pruned_lock with non_editable=True): Poetry installs
+    a locked directory package editable when its lock entry says `develop = true`."""
     changed = False
     dependency_tables = [tables.get("dependencies", {}), tables.get("dev-dependencies", {})]
     dependency_tables += [g.get("dependencies", {}) for g in tables.get("group", {}).values()]

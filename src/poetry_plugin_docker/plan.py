@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from packaging.utils import canonicalize_name
 from poetry.core.constraints.version import parse_constraint
 
 from poetry_plugin_docker import __version__, values
@@ -60,6 +61,7 @@ class DockerfileOptions:
     secret_sources: tuple[str, ...] = ()
     compile: bool = False  # bytecode compiled in the builder
     stub_stage: bool = False  # the Dockerfile derives the stub itself
+    stop_signal: str | None = None  # default: SIGINT, or SIGTERM for gunicorn
     regenerate_command: str = "poetry docker dockerfile"
 
 
@@ -98,6 +100,8 @@ class DockerfilePlan:
     copied_dirs: tuple[str, ...]  # top-level directories the wheel or the application needs
     entrypoint: tuple[str, ...]
     regenerate_command: str
+    stop_signal: str  # what `docker stop` sends (STOPSIGNAL)
+    stop_signal_reason: str  # "option", "gunicorn" (its graceful shutdown) or "python" (KeyboardInterrupt)
     compile: bool = False  # compile bytecode in the builder (dependencies and project)
     stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
 
@@ -131,6 +135,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
             f"{carried}, which live outside the build context. Drop --stub-stage and run "
             "`poetry docker build-context` before `docker build`."
         )
+    stop_signal, stop_signal_reason = _stop_signal(options.stop_signal, stub)
     plugin = (f"{PLUGIN_DISTRIBUTION}=={__version__}",) if options.stub_stage else ()
     plugins = [
         *(values.requirement("[tool.poetry.requires-plugins]", _pinned(spec)) for spec in project.required_plugins),
@@ -161,9 +166,23 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
         entrypoint=tuple(entrypoint),
         regenerate_command=values.comment(options.regenerate_command),
+        stop_signal=stop_signal,
+        stop_signal_reason=stop_signal_reason,
         compile=options.compile,
         stub_stage=options.stub_stage,
     )
+
+
+def _stop_signal(requested: str | None, stub: Stub) -> tuple[str, str]:
+    """What `docker stop` sends. Python as PID 1 ignores SIGTERM unless it has a handler, so the
+    default is SIGINT, which Python turns into KeyboardInterrupt (`finally` blocks run) and which
+    uvicorn and most servers handle like SIGTERM; gunicorn shuts down gracefully on SIGTERM only."""
+    if requested:
+        return values.stop_signal("--stop-signal", requested), "option"
+    locked = {canonicalize_name(package["name"]) for package in stub.lock_data.get("package", [])}
+    if "gunicorn" in locked:
+        return "SIGTERM", "gunicorn"
+    return "SIGINT", "python"
 
 
 def _checked_selection(selection: Selection) -> Selection:

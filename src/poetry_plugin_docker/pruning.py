@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
     from poetry_plugin_docker.selection import Selection
 
-MAIN_GROUP = "main"
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
 
 Requirement = tuple[str, frozenset[str]]  # (canonical name, canonical extras)

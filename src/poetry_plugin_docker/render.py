@@ -196,6 +196,22 @@ def wheel_stage(plan: DockerfilePlan) -> str:
     )
 
 
+def _check_script_source(plan: DockerfilePlan) -> str:
+    if plan.stub_stage:
+        return "from=stub,source=/stub/check-venv.py"
+    return f"source={plan.stub_dir}/check-venv.py"
+
+
+def _stop_signal(plan: DockerfilePlan) -> str:
+    why = {
+        "python": "# `docker stop` sends SIGINT: Python raises KeyboardInterrupt, so `finally` blocks run and it\n"
+        "# exits at once (as PID 1 it would ignore SIGTERM until the kill); uvicorn shuts down gracefully on it.",
+        "gunicorn": "# `docker stop` sends SIGTERM, gunicorn's graceful shutdown (SIGINT would stop its workers at once).",
+        "option": f"# `docker stop` sends {plan.stop_signal} (--stop-signal).",
+    }[plan.stop_signal_reason]
+    return _lines(why, f"STOPSIGNAL {plan.stop_signal}")
+
+
 def runtime_stage(plan: DockerfilePlan) -> str:
     return _lines(
         "# The runtime image: no Poetry, no compilers, no caches, no source tree.",
@@ -224,6 +240,13 @@ def runtime_stage(plan: DockerfilePlan) -> str:
         else _lines("# package-mode = false: the application's files, after the dependencies.", _project_copies(plan)),
         "# The application never needs root.",
         "USER 10001:10001",
+        "# Fail the build, not the first start: nothing editable or pointing out of the virtualenv,",
+        "# no file missing from a RECORD, every compiled extension's shared libraries found here.",
+        _continued(
+            f"RUN --mount=type=bind,{_check_script_source(plan)},target=/tmp/check-venv.py",
+            "python /tmp/check-venv.py",
+        ),
+        _stop_signal(plan),
         _lines(
             "# The project declares no script: start Python; pass a command to run something else.",
             'CMD ["python"]',

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.values import comment
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project import Project
@@ -57,7 +58,7 @@ def select(
     for name in [*with_list, *without_list, *only_list]:
         if name not in group_names:
             known = ", ".join(sorted(group_names))
-            raise UserError(f"Group '{name}' is not in pyproject.toml (groups: {known}).")
+            raise UserError(f"Group '{comment(name)}' is not in pyproject.toml (groups: {known}).")
     if only_list and (with_list or without_list):
         raise UserError("--only cannot be combined with --with or --without; use one or the other.")
 
@@ -71,7 +72,7 @@ def select(
     for extra in _split(extras):
         if canonicalize_name(extra) not in known_extras:
             known = ", ".join(sorted(known_extras.values())) or "none"
-            raise UserError(f"Extra '{extra}' is not in pyproject.toml (extras: {known}).")
+            raise UserError(f"Extra '{comment(extra)}' is not in pyproject.toml (extras: {known}).")
         chosen_extras.append(known_extras[canonicalize_name(extra)])
     if all_extras and chosen_extras:
         raise UserError("--all-extras cannot be combined with --extras; use one or the other.")

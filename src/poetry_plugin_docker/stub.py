@@ -11,6 +11,7 @@ cached across releases.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from poetry_plugin_docker import canonical_toml
@@ -18,6 +19,9 @@ from poetry_plugin_docker import canonical_toml
 STUB_PYPROJECT = "pyproject.toml"
 STUB_LOCK = "poetry.lock"
 DEFAULT_STUB_DIR = ".docker-deps"
+# The runtime image's self-check (check_venv.py), written at the top of the stub directory.
+CHECK_SCRIPT = "check-venv.py"
+CHECK_SCRIPT_SOURCE = Path(__file__).with_name("check_venv.py")
 
 # The keys of each table that Poetry's Locker hashes into content-hash (all
 # supported Poetry versions together), plus the names Poetry needs to load it.

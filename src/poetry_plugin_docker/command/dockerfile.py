@@ -65,6 +65,10 @@ class DockerfileCommand(DockerCommand):
             "Derive the dependency stub in the Dockerfile itself, so that `docker build .` is the only step "
             "(not for projects with path dependencies).",
         ),
+        _value(
+            "stop-signal",
+            "The signal `docker stop` sends (STOPSIGNAL) [default: SIGINT, or SIGTERM when gunicorn is installed].",
+        ),
         option("check", None, "Write nothing; exit 1 if the file is not up to date."),
         option("force", None, "Overwrite the file even if it was written or edited by hand."),
     ]
@@ -87,12 +91,13 @@ class DockerfileCommand(DockerCommand):
                 secret_sources=tuple(setting("secret-source", "secret-sources", [])),
                 compile=bool(setting("compile", default=False)),
                 stub_stage=bool(setting("stub-stage", default=False)),
+                stop_signal=setting("stop-signal"),
                 regenerate_command=self._regenerate_command(),
             )
             return write_dockerfile(
                 project,
                 options,
-                project.root / setting("output", "dockerfile", DEFAULT_OUTPUT),
+                setting("output", "dockerfile", DEFAULT_OUTPUT),
                 check=self.option("check"),
                 force=self.option("force"),
             )

@@ -1,0 +1,161 @@
+"""Fail the image build, naming the distribution, when the virtualenv would fail at run time.
+
+`poetry docker build-context` writes this file next to the dependency stub, and the
+generated Dockerfile runs it in the runtime image, with the runtime's Python, from a
+bind mount (it leaves nothing in the image). It needs no network and no application
+settings, since it imports nothing of the application. It checks that
+
+- nothing is installed editable, and no `.pth` path entry points outside the
+  virtualenv (the builder's source tree is not in the image);
+- every file that a distribution's RECORD names exists (bytecode aside: Python
+  compiles the source when a `.pyc` is missing);
+- every compiled extension's shared libraries resolve in this image (`ldd`).
+
+Standard library only, and Python 3.8 compatible: it runs on whatever Python the
+runtime image has.
+"""
+
+import importlib.machinery
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from importlib import metadata
+
+PREFIX = "check-venv:"
+LDD_BATCH = 100
+
+
+def site_directories():
+    return sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
+
+
+def inside(path, directory):
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def distribution_label(distribution):
+    return "{} {}".format(distribution.metadata["Name"], distribution.version)
+
+
+def owned_files(distributions):
+    """Each installed file's real path -> the label of the distribution whose RECORD names it."""
+    owners = {}
+    for distribution in distributions:
+        for file in distribution.files or []:
+            owners[os.path.realpath(str(distribution.locate_file(file)))] = distribution_label(distribution)
+    return owners
+
+
+def editable_problems(distribution):
+    try:
+        direct_url = json.loads(distribution.read_text("direct_url.json") or "{}")
+    except ValueError:
+        return []
+    if (direct_url.get("dir_info") or {}).get("editable"):
+        return ["is installed editable from {}, which is not in the image".format(direct_url.get("url", "?"))]
+    return []
+
+
+def missing_files(distribution):
+    # Bytecode is a cache: without it Python compiles the source, so only other files count.
+    missing = [
+        str(file)
+        for file in distribution.files or []
+        if not str(file).endswith(".pyc") and not os.path.lexists(str(distribution.locate_file(file)))
+    ]
+    if not missing:
+        return []
+    shown = ", ".join(missing[:3]) + (" and {} more".format(len(missing) - 3) if len(missing) > 3 else "")
+    return ["RECORD names {} missing file{}: {}".format(len(missing), "s" if len(missing) > 1 else "", shown)]
+
+
+def pth_problems(site, venv, owners):
+    problems = []
+    for name in sorted(os.listdir(site)):
+        if not name.endswith(".pth"):
+            continue
+        path = os.path.join(site, name)
+        owner = owners.get(os.path.realpath(path), name)
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                entry = line.strip()
+                if not entry or entry.startswith("#") or entry.startswith(("import ", "import\t")):
+                    continue
+                target = os.path.realpath(os.path.join(site, entry))
+                if not inside(target, venv):
+                    problems.append((owner, "{} adds {} to sys.path, outside the virtualenv".format(name, entry)))
+    return problems
+
+
+def extension_modules(site):
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    found = []
+    for directory, _, names in os.walk(site):
+        found.extend(os.path.join(directory, name) for name in sorted(names) if name.endswith(suffixes))
+    return sorted(found)
+
+
+def unresolved_libraries(paths):
+    """Extension path -> the shared libraries `ldd` cannot find for it."""
+    missing = {}
+    for start in range(0, len(paths), LDD_BATCH):
+        batch = paths[start : start + LDD_BATCH]
+        output = subprocess.run(
+            ["ldd", *batch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True
+        ).stdout
+        current = batch[0]
+        for line in output.splitlines():
+            if not line.startswith(("\t", " ")) and line.endswith(":") and line[:-1] in batch:
+                current = line[:-1]
+            elif "=> not found" in line:
+                missing.setdefault(current, []).append(line.split("=>")[0].strip())
+    return missing
+
+
+def main():
+    venv = os.path.realpath(sys.prefix)
+    distributions = list(metadata.distributions(path=site_directories()))
+    owners = owned_files(distributions)
+    problems = []
+    for distribution in sorted(distributions, key=distribution_label):
+        for problem in editable_problems(distribution) + missing_files(distribution):
+            problems.append((distribution_label(distribution), problem))
+    extensions = []
+    for site in site_directories():
+        if os.path.isdir(site):
+            problems.extend(pth_problems(site, venv, owners))
+            extensions.extend(extension_modules(site))
+    if extensions and shutil.which("ldd") is None:
+        print(PREFIX, "no ldd in this image: the shared libraries of compiled extensions were not checked")
+    elif extensions:
+        for path, libraries in sorted(unresolved_libraries(extensions).items()):
+            owner = owners.get(os.path.realpath(path), "a file of no distribution")
+            problems.append(
+                (
+                    owner,
+                    "{} needs {}, not found in the runtime image: install the system package that "
+                    "provides {} in it".format(
+                        os.path.relpath(path, venv), ", ".join(libraries), "it" if len(libraries) == 1 else "them"
+                    ),
+                )
+            )
+    for owner, problem in problems:
+        print(PREFIX, "{}: {}".format(owner, problem), file=sys.stderr)
+    if problems:
+        print(
+            PREFIX,
+            "{} problem{} in {}: this image would fail at run time, so the build stops here.".format(
+                len(problems), "s" if len(problems) > 1 else "", venv
+            ),
+            file=sys.stderr,
+        )
+        return 1
+    print(PREFIX, "{} distributions, {} compiled extensions: ok".format(len(distributions), len(extensions)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
