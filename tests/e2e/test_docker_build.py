@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.request
@@ -14,6 +15,7 @@ import urllib.request
 import pytest
 from helpers import mirror_url, set_in_pyproject
 from imagebuild import DEPENDENCY_STEP, PROJECT_STEP, Project
+from packaging.version import Version
 
 pytestmark = pytest.mark.docker
 
@@ -231,13 +233,26 @@ def test_requires_plugins_are_installed_next_to_poetry(project, docker) -> None:
     )
     try:
         build = app.build()
-        assert "Successfully installed" in build.step_log("poetry-plugin-export>=1.8") or build.cached(
-            "poetry-plugin-export>=1.8"
-        )
         output = subprocess.run(
             [docker, "run", "--rm", "--network=none", build.tag], capture_output=True, text=True, check=True
         ).stdout
         assert output.startswith("classic-app ")
+        # The builder's Poetry itself, not its build log (a CACHED step proves nothing): the poetry stage.
+        poetry_stage = app.build(["--target", "poetry"], prepare=False).tag
+
+        def in_poetry_stage(*command: str) -> str:
+            result = subprocess.run(
+                [docker, "run", "--rm", "--network=none", poetry_stage, *command], capture_output=True, text=True
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+            return result.stdout
+
+        version = in_poetry_stage(
+            "/opt/poetry/bin/python", "-c", "import importlib.metadata as m; print(m.version('poetry-plugin-export'))"
+        ).strip()
+        assert Version(version) >= Version("1.8"), version
+        plugins = in_poetry_stage("poetry", "self", "show", "plugins")
+        assert re.search(rf"^\s*- poetry-plugin-export \({re.escape(version)}\)", plugins, re.MULTILINE), plugins
     finally:
         app.remove_images()
 
