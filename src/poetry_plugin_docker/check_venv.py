@@ -59,12 +59,17 @@ def editable_problems(distribution):
     return []
 
 
+def is_bytecode(file):
+    # `.pyc` files and `__pycache__` directories (virtualenv's seeded pip lists those too).
+    return file.suffix == ".pyc" or "__pycache__" in file.parts
+
+
 def missing_files(distribution):
     # Bytecode is a cache: without it Python compiles the source, so only other files count.
     missing = [
         str(file)
         for file in distribution.files or []
-        if not str(file).endswith(".pyc") and not os.path.lexists(str(distribution.locate_file(file)))
+        if not is_bytecode(file) and not os.path.lexists(str(distribution.locate_file(file)))
     ]
     if not missing:
         return []

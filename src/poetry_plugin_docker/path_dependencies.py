@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from poetry.core.factory import Factory
+
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.project import read_toml
 
@@ -112,7 +114,7 @@ def _source_files(directory: Path) -> list[str]:
     if not _built_by_poetry_core(directory):
         return _tree(directory)
     try:
-        from poetry.core.factory import Factory
+        # poetry-core's sdist builder: loaded only for a project that carries path dependencies.
         from poetry.core.masonry.builders.sdist import SdistBuilder
 
         poetry = Factory().create_poetry(directory)

@@ -13,10 +13,12 @@ recomputed by Poetry's own code. Locks without per-package groups (lock-version
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections import deque
 from typing import TYPE_CHECKING, Any, Iterable
 
+import tomlkit
 from packaging.utils import canonicalize_name
 
 from poetry_plugin_docker.toml import tomllib
@@ -312,8 +314,6 @@ class _LockEdit:
         return header + "\n" + "".join(kept)
 
     def tomlkit(self, text: str) -> str:
-        import tomlkit
-
         document = tomlkit.parse(text)
         packages = document.get("package")
         if packages is not None:
@@ -378,8 +378,6 @@ def _toml_value(text: str) -> Any:
 
 def _render(value: str | list[str] | dict[str, str]) -> str:
     """A TOML value as Poetry (tomlkit) writes it on one line."""
-    import json
-
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
@@ -388,8 +386,6 @@ def _render(value: str | list[str] | dict[str, str]) -> str:
 
 
 def _inline(value: str | dict[str, str]) -> Any:
-    import tomlkit
-
     if isinstance(value, str):
         return value
     table = tomlkit.inline_table()

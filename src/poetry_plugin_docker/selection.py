@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
+from packaging.utils import canonicalize_name
+
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.values import comment
 
@@ -48,8 +50,6 @@ def select(
     all_extras: bool = False,
 ) -> Selection:
     """Resolve the group and extra options; the default is the main group only."""
-    from packaging.utils import canonicalize_name
-
     with_list, without_list, only_list = (
         _split(with_groups),
         _split(without_groups),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from poetry.core.masonry.builders.wheel import WheelBuilder
 
 from poetry_plugin_docker.installed import installed_version
 
@@ -43,8 +44,6 @@ def needs_isolated_build(project: Project) -> bool:
 
 def wheel_inputs(project: Project) -> list[str]:
     """Top-level paths (relative to the root) that building the wheel reads."""
-    from poetry.core.masonry.builders.wheel import WheelBuilder  # poetry-core's builder: only when planning
-
     builder = WheelBuilder(project.poetry)
     top_level = {"pyproject.toml", *project.readme_files}
     build_script = getattr(project.poetry.package, "build_script", None)

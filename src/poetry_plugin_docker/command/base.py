@@ -12,9 +12,7 @@ from poetry.console.commands.command import Command
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.project import Project
 from poetry_plugin_docker.result import Result
-
-if TYPE_CHECKING:
-    from poetry_plugin_docker.selection import Selection
+from poetry_plugin_docker.selection import Selection, configured_selection
 
 # The group and extras options both commands take, so that the stub and the
 # Dockerfile are chosen the same way (the command line replaces the table's choice).
@@ -58,8 +56,6 @@ class DockerCommand(Command):
 
     def selection(self, project: Project) -> Selection:
         """Groups and extras: the command line's choice replaces the table's as a whole."""
-        from poetry_plugin_docker.selection import configured_selection
-
         given = {
             definition.name: self.option(definition.name)
             for definition in SELECTION_OPTIONS

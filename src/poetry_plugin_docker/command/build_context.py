@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from cleo.helpers import option
 
+from poetry_plugin_docker.build_context import write_build_context
 from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
@@ -29,7 +30,6 @@ class BuildContextCommand(DockerCommand):
     ]
 
     def handle(self) -> int:
-        from poetry_plugin_docker.build_context import write_build_context
         def work(project):  # type: ignore[no-untyped-def]
             return write_build_context(
                 project,
