@@ -16,16 +16,20 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from poetry_plugin_docker.build_context import write_build_context
-from poetry_plugin_docker.command.dockerfile import DEFAULT_OUTPUT
-from poetry_plugin_docker.dockerfile import secret_id as id_of
+from poetry_plugin_docker.credentials import secret_file_content
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.project import Project, credential_variable
+from poetry_plugin_docker.plan import DEFAULT_OUTPUT
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import configured_selection
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from poetry_plugin_docker.project import Project
 
 RELEASE_ARGS = ("VERSION", "REVISION")
 
@@ -153,7 +157,7 @@ def build_command(
         for secret_id in re.findall(r"--mount=type=secret,id=([\w.-]+)", text):
             secret_file = Path(secrets_dir) / secret_id
             secret_file.touch(mode=0o600)
-            secret_file.write_text(_credentials(project, secret_id, environ))
+            secret_file.write_text(secret_file_content(project, secret_id, environ))
             argv += ["--secret", f"id={secret_id},src={secret_file}"]
         argv += [*extra, str(project.root)]
         yield BuildCommand(argv, shlex.join(argv), tags)
@@ -162,31 +166,6 @@ def build_command(
 def _declared_build_args(text: str) -> list[str]:
     names = re.findall(r"(?m)^ARG ([A-Za-z_][A-Za-z0-9_]*)\s*$", text)
     return [name for name in dict.fromkeys(names) if name not in RELEASE_ARGS]
-
-
-def _credentials(project: Project, secret_id: str, environ: dict[str, str]) -> str:
-    for source in project.sources:
-        name = str(source.get("name", ""))
-        if id_of(name) != secret_id:
-            continue
-        username = environ.get(credential_variable(name, "USERNAME")) or _configured(project, name, "username")
-        password = environ.get(credential_variable(name, "PASSWORD")) or _configured(project, name, "password")
-        if not (username and password):
-            raise UserError(
-                f"Source '{name}' needs credentials for the build: set "
-                f"{credential_variable(name, 'USERNAME')} and {credential_variable(name, 'PASSWORD')}."
-            )
-        return f"{username}:{password}"
-    raise UserError(
-        f"The Dockerfile mounts the secret {secret_id}, which matches no source in pyproject.toml. "
-        "Regenerate it with `poetry docker dockerfile`."
-    )
-
-
-def _configured(project: Project, source: str, part: str) -> str | None:
-    """A credential from Poetry's configuration (`poetry config http-basic.<source>`)."""
-    value = project.poetry_setting(f"http-basic.{source}.{part}")
-    return str(value) if value else None
 
 
 def run(command: BuildCommand) -> int:
