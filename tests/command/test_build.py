@@ -79,12 +79,20 @@ def shown_command(output: str) -> str:
     return lines[0].removeprefix("Running: ")
 
 
+def six_from_ssh_git(root: Path) -> None:
+    lock = (root / "poetry.lock").read_text()
+    source = '[package.source]\ntype = "git"\nurl = "git@example.com:org/six.git"'
+    (root / "poetry.lock").write_text(lock.replace('name = "six"', f'name = "six"\n{source}', 1))
+
+
 def build_args(*names: str) -> list[str]:
     return [word for name in names for word in ("--build-arg", name)]
 
 
 @pytest.mark.parametrize(("options", "writes_stub"), [("", True), ("--stub-stage", False)])
-def test_writes_the_stub_unless_the_dockerfile_derives_it(project, poetry_cli, monkeypatch, options, writes_stub) -> None:
+def test_writes_the_stub_unless_the_dockerfile_derives_it(
+    project, poetry_cli, monkeypatch, options, writes_stub
+) -> None:
     root = project("classic")
     assert poetry_cli(root, f"docker dockerfile {options}").status == 0
     monkeypatch.setenv("DOCKER", shutil.which("true"))
@@ -112,9 +120,9 @@ def test_plain_docker_build_of_the_project(project, poetry_cli, docker) -> None:
 
 def test_buildx_revision_declared_args_exact_tag_and_extra_args(project, poetry_cli, docker, monkeypatch) -> None:
     root = project("classic").resolve()
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x", "--allow-empty"],
-                   cwd=root, check=True)  # fmt: skip
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "x", "--allow-empty"], cwd=root, check=True)
     revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
     declared = "--build-arg MIRROR_URL --build-arg FROM_ENV --build-arg NOT_SET --build-arg EMPTY"
     assert poetry_cli(root, f"docker dockerfile {declared}").status == 0
@@ -123,7 +131,8 @@ def test_buildx_revision_declared_args_exact_tag_and_extra_args(project, poetry_
     monkeypatch.setenv("EMPTY", "")
     monkeypatch.delenv("NOT_SET", raising=False)
     docker.buildx = True
-    run = poetry_cli(root, "docker build --tag registry.example/team/app:rc1 -- --network=host --cache-from type=local,src=/c")
+    extra = "--network=host --cache-from type=local,src=/c"
+    run = poetry_cli(root, f"docker build --tag registry.example/team/app:rc1 -- {extra}")
     assert run.status == 0, run.error
     assert docker.build.argv == [
         DOCKER, "buildx", "build", "--load", "-f", str(root / "Dockerfile"),
@@ -140,10 +149,7 @@ def test_buildx_revision_declared_args_exact_tag_and_extra_args(project, poetry_
 
 def test_ssh_is_forwarded_when_the_dockerfile_mounts_it(project, poetry_cli, docker, monkeypatch) -> None:
     root = project("classic").resolve()
-    lock = (root / "poetry.lock").read_text()
-    (root / "poetry.lock").write_text(
-        lock.replace('name = "six"', 'name = "six"\n[package.source]\ntype = "git"\nurl = "git@example.com:org/six.git"', 1)
-    )
+    six_from_ssh_git(root)
     assert poetry_cli(root, "docker dockerfile").status == 0
     monkeypatch.setenv("SSH_AUTH_SOCK", "/run/agent.sock")
     run = poetry_cli(root, "docker build --tag app")
@@ -200,10 +206,7 @@ def test_without_a_dockerfile(project, poetry_cli, docker) -> None:
 
 def test_ssh_git_dependency_without_an_agent(project, poetry_cli, docker) -> None:
     root = project("classic")
-    lock = (root / "poetry.lock").read_text()
-    (root / "poetry.lock").write_text(
-        lock.replace('name = "six"', 'name = "six"\n[package.source]\ntype = "git"\nurl = "git@example.com:org/six.git"', 1)
-    )
+    six_from_ssh_git(root)
     assert poetry_cli(root, "docker dockerfile").status == 0
     assert_one_line_error(poetry_cli(root, "docker build"), "over SSH", "ssh-agent")
     assert docker.builds == []

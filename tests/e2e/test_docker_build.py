@@ -228,9 +228,8 @@ def test_build_command_tags_labels_and_passes_build_args(project, docker) -> Non
 
 def test_requires_plugins_are_installed_next_to_poetry(project, docker) -> None:
     app = Project(project("classic"), docker, "requires-plugins")
-    set_in_pyproject(
-        app.root, "[tool.poetry.scripts]", '[tool.poetry.requires-plugins]\npoetry-plugin-export = ">=1.8"\n\n[tool.poetry.scripts]'
-    )
+    plugins_table = '[tool.poetry.requires-plugins]\npoetry-plugin-export = ">=1.8"\n\n'
+    set_in_pyproject(app.root, "[tool.poetry.scripts]", plugins_table + "[tool.poetry.scripts]")
     try:
         build = app.build()
         output = subprocess.run(
