@@ -196,10 +196,8 @@ def wheel_stage(plan: DockerfilePlan) -> str:
     )
 
 
-def _check_script_source(plan: DockerfilePlan) -> str:
-    if plan.stub_stage:
-        return "from=stub,source=/stub/check-venv.py"
-    return f"source={plan.stub_dir}/check-venv.py"
+def _stub_mount_source(plan: DockerfilePlan) -> str:
+    return "from=stub,source=/stub" if plan.stub_stage else f"source={plan.stub_dir}"
 
 
 def _stop_signal(plan: DockerfilePlan) -> str:
@@ -232,6 +230,11 @@ def runtime_stage(plan: DockerfilePlan) -> str:
             "PYTHONDONTWRITEBYTECODE=1",
             "PYTHONPATH=/app" if not plan.package_mode else None,
         ),
+        "# Fail the build, not the first start: nothing editable or pointing out of the virtualenv,",
+        "# no file missing from a RECORD, every compiled extension's shared libraries found here.",
+        "# Before the project's layer, so that a release finds this step CACHED and the project layer stays last.",
+        # (The stub directory is mounted on /tmp, which exists: a mount point to create would be left in a layer.)
+        _continued(f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp", "python /tmp/check-venv.py"),
         _lines(
             "# The project alone as a small layer on top: no pip runs in the runtime image.",
             "COPY --from=wheel /staging/app/.venv/ /app/.venv/",
@@ -240,12 +243,6 @@ def runtime_stage(plan: DockerfilePlan) -> str:
         else _lines("# package-mode = false: the application's files, after the dependencies.", _project_copies(plan)),
         "# The application never needs root.",
         "USER 10001:10001",
-        "# Fail the build, not the first start: nothing editable or pointing out of the virtualenv,",
-        "# no file missing from a RECORD, every compiled extension's shared libraries found here.",
-        _continued(
-            f"RUN --mount=type=bind,{_check_script_source(plan)},target=/tmp/check-venv.py",
-            "python /tmp/check-venv.py",
-        ),
         _stop_signal(plan),
         _lines(
             "# The project declares no script: start Python; pass a command to run something else.",
