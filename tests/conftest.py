@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
 import pytest
-from helpers import EXAMPLE, FIXTURES, copy_project
+from helpers import EXAMPLE, FIXTURES, copy_project, relock
+
+from poetry_plugin_docker.toml import tomllib
+
+# Poetry hashes [dependency-groups] into the lock's content-hash from 2.3 on. The committed
+# locks are Poetry 2.5's; Poetry 2.2 (the newest on Python 3.9) locks the same packages
+# under another hash, so the copies get the hash it would write.
+POETRY_HASHES_DEPENDENCY_GROUPS = tuple(int(part) for part in version("poetry").split(".")[:2]) >= (2, 3)
 
 
 @pytest.fixture
@@ -13,7 +21,11 @@ def project(tmp_path: Path) -> Callable[[str], Path]:
 
     def make(name: str) -> Path:
         source = EXAMPLE if name == "example" else FIXTURES / name
-        return copy_project(source, tmp_path / name.replace("/", "-"))
+        root = copy_project(source, tmp_path / name.replace("/", "-"))
+        pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+        if not POETRY_HASHES_DEPENDENCY_GROUPS and "dependency-groups" in pyproject:
+            relock(root)
+        return root
 
     return make
 
