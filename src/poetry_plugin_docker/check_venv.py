@@ -15,6 +15,7 @@ Standard library only, and Python 3.8 compatible: it runs on whatever Python the
 runtime image has.
 """
 
+import csv
 import importlib.machinery
 import json
 import os
@@ -64,11 +65,19 @@ def is_bytecode(file):
     return file.suffix == ".pyc" or "__pycache__" in file.parts
 
 
+def recorded_files(distribution):
+    # RECORD itself, not `distribution.files`: from Python 3.12 on, that leaves out the missing files.
+    record = distribution.read_text("RECORD")
+    if record is None:
+        return distribution.files or []
+    return [metadata.PackagePath(row[0]) for row in csv.reader(record.splitlines()) if row]
+
+
 def missing_files(distribution):
     # Bytecode is a cache: without it Python compiles the source, so only other files count.
     missing = [
         str(file)
-        for file in distribution.files or []
+        for file in recorded_files(distribution)
         if not is_bytecode(file) and not os.path.lexists(str(distribution.locate_file(file)))
     ]
     if not missing:
