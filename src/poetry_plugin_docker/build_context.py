@@ -17,10 +17,15 @@ from poetry_plugin_docker.path_dependencies import (
     without_develop,
 )
 from poetry_plugin_docker.project import Project, poetry_content_hash
-from poetry_plugin_docker.pruning import kept_groups, pruned_lock, pruned_pyproject, reachable_packages, root_requirements
+from poetry_plugin_docker.pruning import (
+    kept_groups,
+    pruned_lock,
+    pruned_pyproject,
+    reachable_packages,
+    root_requirements,
+)
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import Selection
-from poetry_plugin_docker.toml import tomllib
 from poetry_plugin_docker.stub import (
     CHECK_SCRIPT,
     CHECK_SCRIPT_SOURCE,
@@ -29,6 +34,7 @@ from poetry_plugin_docker.stub import (
     render_stub_pyproject,
     stub_pyproject_data,
 )
+from poetry_plugin_docker.toml import tomllib
 
 
 @dataclass(frozen=True)

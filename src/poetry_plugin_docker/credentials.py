@@ -56,10 +56,7 @@ def sources_with_local_credentials(project: Project) -> list[str]:
     found = []
     for source in sources(project.pyproject):
         name = str(source.get("name", ""))
-        configured = os.environ.get(credential_variable(name, "USERNAME"))
-        if not configured:
-            configured = project.poetry_setting(f"http-basic.{name}.username")
-        if configured:
+        if os.environ.get(credential_variable(name, "USERNAME")) or _configured(project, name, "username"):
             found.append(name)
     return found
 

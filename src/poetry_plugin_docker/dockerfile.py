@@ -24,10 +24,9 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from poetry_plugin_docker.build_context import Stub, describe_selection, plan_stub
-from poetry_plugin_docker.credentials import secret_id  # noqa: F401 - build.py imports it from here, for now
-from poetry_plugin_docker.dockerignore import render_dockerignore
 from poetry_plugin_docker import values
+from poetry_plugin_docker.build_context import Stub, describe_selection, plan_stub
+from poetry_plugin_docker.dockerignore import render_dockerignore
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import differing_files, shown, write_files_atomically
 from poetry_plugin_docker.plan import DockerfileOptions, DockerfilePlan, plan_dockerfile

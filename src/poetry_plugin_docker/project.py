@@ -20,7 +20,6 @@ from poetry.packages.locker import Locker
 
 from poetry_plugin_docker.config import read_config
 from poetry_plugin_docker.credentials import (
-    credential_variable,  # noqa: F401 - re-exported for build.py until it imports credentials
     has_credentials,
     refuse_credentials_in_source_urls,
     sources,

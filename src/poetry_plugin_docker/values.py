@@ -44,41 +44,50 @@ def shown(value: str) -> str:
     return value if plain and value else json.dumps(value, ensure_ascii=False)
 
 
-def image_reference(option: str, value: str) -> str:
-    if not IMAGE_REFERENCE.fullmatch(value):
-        raise UserError(
-            f"{option} {shown(value)} is not an image reference; use NAME[:TAG][@sha256:DIGEST] "
-            "with a lowercase name, e.g. python:3.12-slim or registry.example.com/team/python:3.12."
-        )
+def _matching(pattern: re.Pattern[str], option: str, value: str, rule: str) -> str:
+    """The value if the whole of it matches, else one line: the option, the value and the rule."""
+    if not pattern.fullmatch(value):
+        raise UserError(f"{option} {shown(value)} {rule}")
     return value
+
+
+def image_reference(option: str, value: str) -> str:
+    return _matching(
+        IMAGE_REFERENCE,
+        option,
+        value,
+        "is not an image reference; use NAME[:TAG][@sha256:DIGEST] "
+        "with a lowercase name, e.g. python:3.12-slim or registry.example.com/team/python:3.12.",
+    )
 
 
 def name(option: str, value: str) -> str:
-    if not NAME.fullmatch(value):
-        raise UserError(
-            f"{option} {shown(value)} is not a valid name; use letters, digits, '.', '_' and '-' only, "
-            "starting and ending with a letter or digit."
-        )
-    return value
+    return _matching(
+        NAME,
+        option,
+        value,
+        "is not a valid name; use letters, digits, '.', '_' and '-' only, starting and ending with a letter or digit.",
+    )
 
 
 def path(option: str, value: str) -> str:
     """A relative path in the build context, written as it is into COPY lines."""
-    if not PATH.fullmatch(value):
-        raise UserError(
-            f"{option} {shown(value)} cannot be written into a Dockerfile; use a path of letters, "
-            "digits and . _ - @ + = , separated by '/' (no spaces, quotes, '$' or wildcards)."
-        )
-    return value
+    return _matching(
+        PATH,
+        option,
+        value,
+        "cannot be written into a Dockerfile; use a path of letters, "
+        "digits and . _ - @ + = , separated by '/' (no spaces, quotes, '$' or wildcards).",
+    )
 
 
 def variable(option: str, value: str) -> str:
-    if not VARIABLE.fullmatch(value):
-        raise UserError(
-            f"{option} {shown(value)} is not a variable name; pass only the name, "
-            "and give the value to `docker build --build-arg NAME=value`."
-        )
-    return value
+    return _matching(
+        VARIABLE,
+        option,
+        value,
+        "is not a variable name; pass only the name, and give the value to `docker build --build-arg NAME=value`.",
+    )
 
 
 def stop_signal(option: str, value: str) -> str:
