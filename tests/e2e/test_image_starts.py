@@ -42,7 +42,8 @@ def test_an_editable_override_is_installed_non_editable(project, docker) -> None
     # the directory source with develop = true for both groups.
     app = Project(project("monorepo/services/gateway"), docker, "gateway")
     try:
-        build = app.build()
+        # --no-cache: the self-check must run here (an earlier run's layer cache would make it CACHED).
+        build = app.build(["--no-cache"])
         assert "develop = false" in (app.root / ".docker-deps/services/gateway/poetry.lock").read_text()
         output = subprocess.run(
             [docker, "run", "--rm", "--network=none", build.tag], capture_output=True, text=True, check=True
