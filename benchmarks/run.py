@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from imagebench.analysis import evaluate_targets  # noqa: E402
-from imagebench.bench import PROJECTS, REPO, Bench, write_outputs  # noqa: E402
+from imagebench.analysis import evaluate_targets
+from imagebench.bench import PROJECTS, REPO, Bench, write_outputs
 
 
 def main(argv: list[str] | None = None) -> int:

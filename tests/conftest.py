@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from importlib.metadata import version
-from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pytest
 from helpers import EXAMPLE, FIXTURES, copy_project, relock
 
 from poetry_plugin_docker.toml import tomllib
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Poetry hashes [dependency-groups] into the lock's content-hash from 2.3 on. The committed
 # locks are Poetry 2.5's; Poetry 2.2 (the newest on Python 3.9) locks the same packages

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from poetry_plugin_docker.toml import tomllib
-
 import pytest
 
 from poetry_plugin_docker.canonical_toml import dumps
+from poetry_plugin_docker.toml import tomllib
 
 DOCUMENT = {
     "tool": {

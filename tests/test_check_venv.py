@@ -5,11 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import venv
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from poetry_plugin_docker.stub import CHECK_SCRIPT_SOURCE
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from poetry_plugin_docker.toml import tomllib
-
 import pytest
 from helpers import FIXTURES, REPO
 
@@ -12,6 +10,7 @@ from poetry_plugin_docker.pruning import (
     reachable_packages,
 )
 from poetry_plugin_docker.selection import Selection
+from poetry_plugin_docker.toml import tomllib
 
 
 def test_kept_groups_follow_includes_of_both_group_styles() -> None:
@@ -102,9 +101,19 @@ def test_reachability_follows_extras_only_when_requested() -> None:
 def test_extras_named_in_an_extra_are_followed_whatever_the_spacing() -> None:
     lock = {
         "package": [
-            _package("app-lib", dependencies={"kit": {"version": "*", "optional": True}}, extras={"full": ["kit[ fast , Small ] (>=1)"]}),
-            _package("kit", dependencies={"speedups": {"version": "*", "optional": True}, "tiny": {"version": "*", "optional": True}},
-                     extras={"fast": ["speedups"], "small": ["tiny"]}),
+            _package(
+                "app-lib",
+                dependencies={"kit": {"version": "*", "optional": True}},
+                extras={"full": ["kit[ fast , Small ] (>=1)"]},
+            ),
+            _package(
+                "kit",
+                dependencies={
+                    "speedups": {"version": "*", "optional": True},
+                    "tiny": {"version": "*", "optional": True},
+                },
+                extras={"fast": ["speedups"], "small": ["tiny"]},
+            ),
             _package("speedups"),
             _package("tiny"),
         ]
@@ -258,7 +267,11 @@ def test_groups_written_with_underscores_are_found_on_poetry_core_1() -> None:
             self.dependencies = dependencies
 
     class PoetryCore1Package:
-        groups = {"main": Group([Dependency("six", "*")]), "runtime_extra": Group([Dependency("requests", "*")])}
+        def __init__(self) -> None:
+            self.groups = {
+                "main": Group([Dependency("six", "*")]),
+                "runtime_extra": Group([Dependency("requests", "*")]),
+            }
 
         def dependency_group_names(self, include_optional: bool = False) -> set[str]:
             return set(self.groups)
@@ -266,7 +279,9 @@ def test_groups_written_with_underscores_are_found_on_poetry_core_1() -> None:
         def dependency_group(self, name: str) -> Group:
             return self.groups[name]  # KeyError for "runtime-extra", as poetry-core 1.9 would
 
-    requirements = root_requirements(PoetryCore1Package(), Selection(groups=("main", "runtime_extra")), {"main", "runtime-extra"})
+    requirements = root_requirements(
+        PoetryCore1Package(), Selection(groups=("main", "runtime_extra")), {"main", "runtime-extra"}
+    )
     assert sorted(name for name, _ in requirements) == ["requests", "six"]
 
 

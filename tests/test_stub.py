@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from poetry_plugin_docker.toml import tomllib
-
 import copy
 
 from poetry_plugin_docker.stub import HEADER, render_stub_pyproject, stub_pyproject_data
+from poetry_plugin_docker.toml import tomllib
 
 FULL = {
     "project": {
@@ -84,7 +83,7 @@ def test_rendered_stub_parses_to_the_stub_data() -> None:
 def test_the_stub_data_is_a_copy() -> None:
     original = copy.deepcopy(FULL)
     stub_pyproject_data(FULL)["tool"]["poetry"]["dependencies"]["six"] = "edited"
-    assert FULL == original
+    assert original == FULL
 
 
 def test_classic_project_has_no_project_table() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 from importlib.metadata import version
-from poetry_plugin_docker.toml import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from poetry.packages.locker import Locker
 
 from poetry_plugin_docker.stub import render_stub_pyproject, stub_pyproject_data
+from poetry_plugin_docker.toml import tomllib
 
 BASE: dict[str, Any] = {
     "project": {
@@ -38,7 +38,9 @@ BASE: dict[str, Any] = {
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 scalar = st.one_of(text, st.integers(-1000, 1000), st.booleans())
-value = st.recursive(scalar, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6)
+value = st.recursive(
+    scalar, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6
+)
 
 # (path, value) pairs that are not dependency information.
 NON_DEPENDENCY_PATHS = [

@@ -9,7 +9,10 @@ import hashlib
 import re
 import statistics
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 DOCKERFILES = ("naive", "handwritten", "ours")
 DOCKERFILE_LABELS = {

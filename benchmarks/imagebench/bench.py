@@ -271,7 +271,7 @@ class Bench:
             pyproject.write_text(text.replace(old, new))
             self.poetry_run(source, "lock")
             self.mark_lock(source)
-            for dockerfile, tree in trees.items():
+            for tree in trees.values():
                 if tree != source:
                     for name in ("pyproject.toml", "poetry.lock"):
                         shutil.copy(source / name, tree / name)
@@ -424,7 +424,8 @@ class Bench:
                 digests = [d for d in manifest_blobs(manifests["new"]) if d not in old]
                 record["pull_seconds"], _ = self.registry.download_blobs(repository, digests)
             self.say(f"  {spec.key:8} release  {dockerfile:11} {diff.changed}/{diff.total} layers, "
-                     f"{diff.bytes} B added; push {push_seconds:.1f} s, {pushed} B; pull {record['pull_seconds']:.1f} s")
+                     f"{diff.bytes} B added; push {push_seconds:.1f} s, {pushed} B; "
+                     f"pull {record['pull_seconds']:.1f} s")
             out[dockerfile] = record
         out["pull_method"] = self.pull_method
         return out

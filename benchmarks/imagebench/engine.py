@@ -94,7 +94,7 @@ class Engine:
             raise CommandError(f"docker {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
         return seconds, result
 
-    def load_images(self, source: "Engine", images: list[str]) -> None:
+    def load_images(self, source: Engine, images: list[str]) -> None:
         """Copy images from another engine (`docker save | docker load`)."""
         save = subprocess.Popen(source.command("save", *images), stdout=subprocess.PIPE)
         load = subprocess.run(self.command("load", "-q"), stdin=save.stdout, capture_output=True, text=True)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING
 
 from imagebench.analysis import (
     DOCKERFILE_LABELS,
@@ -14,6 +13,10 @@ from imagebench.analysis import (
     human_bytes,
     ratio,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 ARTICLES = (
     "Riccardo Albertazzi, *Blazing fast Python Docker builds with Poetry* (2023), "
@@ -94,7 +97,8 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         "one stage on `python:3.11`, `COPY . .`, then `poetry install --without dev` into the "
         "system Python. Dockerfiles 1 and 2 take the project's script target (`ENTRY`) and, for 2, "
         "its package directory (`PACKAGE`) as build arguments, so one file serves both projects.")
-    add("2. **hand-written** ([`benchmarks/dockerfiles/handwritten.Dockerfile`](../benchmarks/dockerfiles/handwritten.Dockerfile)): "
+    add("2. **hand-written** ([`benchmarks/dockerfiles/handwritten.Dockerfile`]"
+        "(../benchmarks/dockerfiles/handwritten.Dockerfile)): "
         "the best pattern of the well-known articles: pinned Poetry, `COPY pyproject.toml "
         "poetry.lock` (no stub), `poetry install --without dev --no-root` with a cache mount, "
         "multi-stage, the virtualenv copied into `python:3.11-slim`, the package directory "
@@ -188,7 +192,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         def row(label: str, cell) -> None:  # type: ignore[no-untyped-def]
             add(f"| {label} | " + " | ".join(cell(d) for d in DOCKERFILES) + " |")
 
-        def rel(d: str) -> Mapping:
+        def rel(d: str, release: Mapping = release) -> Mapping:
             return release.get(d) or {}
 
         def layers(d: str, key: str = "") -> str:
@@ -211,11 +215,14 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         add(f"| | {header} |")
         add("| --- | --- | --- | --- |")
 
-        def size(d: str, key: str) -> float | None:
+        def size(d: str, key: str, sizes: Mapping = sizes) -> float | None:
             return (sizes.get(d) or {}).get(key)
 
+        def base_image(d: str, sizes: Mapping = sizes) -> str:
+            return str((sizes.get(d) or {}).get("base_image", "?"))
+
         row("runtime image", lambda d: _b(size(d, "image")))
-        row("base image", lambda d: f"{_b(size(d, 'base'))} (`{(sizes.get(d) or {}).get('base_image', '?')}`)")
+        row("base image", lambda d: f"{_b(size(d, 'base'))} (`{base_image(d)}`)")
         row("image − base", lambda d: _b(None if size(d, "image") is None else size(d, "image") - size(d, "base")))
         row("the virtualenv layer (`/app/.venv`)", lambda d: _b(size(d, "venv")))
         row("image − base − virtualenv", lambda d: _b(

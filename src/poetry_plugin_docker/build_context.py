@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
@@ -25,7 +24,6 @@ from poetry_plugin_docker.pruning import (
     root_requirements,
 )
 from poetry_plugin_docker.result import Result
-from poetry_plugin_docker.selection import Selection
 from poetry_plugin_docker.stub import (
     CHECK_SCRIPT,
     CHECK_SCRIPT_SOURCE,
@@ -35,6 +33,11 @@ from poetry_plugin_docker.stub import (
     stub_pyproject_data,
 )
 from poetry_plugin_docker.toml import tomllib
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from poetry_plugin_docker.selection import Selection
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ Standard library only, and Python 3.8 compatible: it runs on whatever Python the
 runtime image has.
 """
 
+from __future__ import annotations
+
 import csv
 import importlib.machinery
 import json
@@ -24,33 +26,37 @@ import subprocess
 import sys
 import sysconfig
 from importlib import metadata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 PREFIX = "check-venv:"
 LDD_BATCH = 100
 
 
-def site_directories():
+def site_directories() -> list[str]:
     return sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
 
 
-def inside(path, directory):
+def inside(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def distribution_label(distribution):
+def distribution_label(distribution: metadata.Distribution) -> str:
     return "{} {}".format(distribution.metadata["Name"], distribution.version)
 
 
-def owned_files(distributions):
+def owned_files(distributions: Iterable[metadata.Distribution]) -> dict[str, str]:
     """Each installed file's real path -> the label of the distribution whose RECORD names it."""
-    owners = {}
+    owners: dict[str, str] = {}
     for distribution in distributions:
         for file in distribution.files or []:
             owners[os.path.realpath(str(distribution.locate_file(file)))] = distribution_label(distribution)
     return owners
 
 
-def editable_problems(distribution):
+def editable_problems(distribution: metadata.Distribution) -> list[str]:
     try:
         direct_url = json.loads(distribution.read_text("direct_url.json") or "{}")
     except ValueError:
@@ -60,12 +66,12 @@ def editable_problems(distribution):
     return []
 
 
-def is_bytecode(file):
+def is_bytecode(file: metadata.PackagePath) -> bool:
     # `.pyc` files and `__pycache__` directories (virtualenv's seeded pip lists those too).
     return file.suffix == ".pyc" or "__pycache__" in file.parts
 
 
-def recorded_files(distribution):
+def recorded_files(distribution: metadata.Distribution) -> list[metadata.PackagePath]:
     # RECORD itself, not `distribution.files`: from Python 3.12 on, that leaves out the missing files.
     record = distribution.read_text("RECORD")
     if record is None:
@@ -73,7 +79,7 @@ def recorded_files(distribution):
     return [metadata.PackagePath(row[0]) for row in csv.reader(record.splitlines()) if row]
 
 
-def missing_files(distribution):
+def missing_files(distribution: metadata.Distribution) -> list[str]:
     # Bytecode is a cache: without it Python compiles the source, so only other files count.
     missing = [
         str(file)
@@ -82,12 +88,12 @@ def missing_files(distribution):
     ]
     if not missing:
         return []
-    shown = ", ".join(missing[:3]) + (" and {} more".format(len(missing) - 3) if len(missing) > 3 else "")
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
     return ["RECORD names {} missing file{}: {}".format(len(missing), "s" if len(missing) > 1 else "", shown)]
 
 
-def pth_problems(site, venv, owners):
-    problems = []
+def pth_problems(site: str, venv: str, owners: dict[str, str]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
     for name in sorted(os.listdir(site)):
         if not name.endswith(".pth"):
             continue
@@ -100,25 +106,25 @@ def pth_problems(site, venv, owners):
                     continue
                 target = os.path.realpath(os.path.join(site, entry))
                 if not inside(target, venv):
-                    problems.append((owner, "{} adds {} to sys.path, outside the virtualenv".format(name, entry)))
+                    problems.append((owner, f"{name} adds {entry} to sys.path, outside the virtualenv"))
     return problems
 
 
-def extension_modules(site):
+def extension_modules(site: str) -> list[str]:
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    found = []
+    found: list[str] = []
     for directory, _, names in os.walk(site):
         found.extend(os.path.join(directory, name) for name in sorted(names) if name.endswith(suffixes))
     return sorted(found)
 
 
-def unresolved_libraries(paths):
+def unresolved_libraries(paths: list[str]) -> dict[str, list[str]]:
     """Extension path -> the shared libraries `ldd` cannot find for it."""
-    missing = {}
+    missing: dict[str, list[str]] = {}
     for start in range(0, len(paths), LDD_BATCH):
         batch = paths[start : start + LDD_BATCH]
         output = subprocess.run(
-            ["ldd", *batch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True
+            ["ldd", *batch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         ).stdout
         current = batch[0]
         for line in output.splitlines():
@@ -129,15 +135,15 @@ def unresolved_libraries(paths):
     return missing
 
 
-def main():
+def main() -> int:
     venv = os.path.realpath(sys.prefix)
     distributions = list(metadata.distributions(path=site_directories()))
     owners = owned_files(distributions)
-    problems = []
+    problems: list[tuple[str, str]] = []
     for distribution in sorted(distributions, key=distribution_label):
         for problem in editable_problems(distribution) + missing_files(distribution):
             problems.append((distribution_label(distribution), problem))
-    extensions = []
+    extensions: list[str] = []
     for site in site_directories():
         if os.path.isdir(site):
             problems.extend(pth_problems(site, venv, owners))
@@ -157,7 +163,7 @@ def main():
                 )
             )
     for owner, problem in problems:
-        print(PREFIX, "{}: {}".format(owner, problem), file=sys.stderr)
+        print(PREFIX, f"{owner}: {problem}", file=sys.stderr)
     if problems:
         print(
             PREFIX,
@@ -167,7 +173,7 @@ def main():
             file=sys.stderr,
         )
         return 1
-    print(PREFIX, "{} distributions, {} compiled extensions: ok".format(len(distributions), len(extensions)))
+    print(PREFIX, f"{len(distributions)} distributions, {len(extensions)} compiled extensions: ok")
     return 0
 
 

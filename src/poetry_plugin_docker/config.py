@@ -48,7 +48,7 @@ def read_config(pyproject: dict[str, Any]) -> dict[str, Any]:
             raise UserError(f"Unknown key '{key}' in {where}; the keys are: {known}.")
         expected = SETTINGS[key][0]
         valid = isinstance(value, expected) and (
-            expected is not list or all(isinstance(item, str) for item in value)
+            expected is not list or (isinstance(value, list) and all(isinstance(item, str) for item in value))
         )
         if not valid:
             raise UserError(f"'{key}' in {where} must be {_TYPE_NAMES[expected]}.")

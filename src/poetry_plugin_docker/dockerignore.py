@@ -9,8 +9,11 @@ re-includes (`!path`) whatever the Dockerfile copies that some line excludes.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Iterable
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 BEGIN = "# >>> poetry-plugin-docker: managed block, rewritten by `poetry docker dockerfile`"
 END = "# <<< poetry-plugin-docker"
@@ -76,7 +79,7 @@ def is_excluded(path: str, patterns: Iterable[str]) -> bool:
     return excluded
 
 
-@lru_cache(maxsize=None)
+@cache
 def _regex(pattern: str) -> re.Pattern[str]:
     out, i = [], 0
     while i < len(pattern):

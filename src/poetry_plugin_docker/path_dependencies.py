@@ -157,7 +157,7 @@ def without_develop(tables: dict[str, Any]) -> bool:
     dependency_tables = [tables.get("dependencies", {}), tables.get("dev-dependencies", {})]
     dependency_tables += [g.get("dependencies", {}) for g in tables.get("group", {}).values()]
     for table in dependency_tables:
-        for name, spec in list(table.items()):
+        for spec in list(table.values()):
             specs = spec if isinstance(spec, list) else [spec]
             for item in specs:
                 if isinstance(item, dict) and "path" in item and "develop" in item:

@@ -154,7 +154,9 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in options.build_args)),
         stub_dir=stub_dir,
         install_options=_checked_selection(options.selection).install_options(),
-        stub_project_dir=values.path("The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)),
+        stub_project_dir=values.path(
+            "The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)
+        ),
         secrets=_secrets(project, options.secret_sources),
         git_over_ssh=any(is_ssh_url(url) for url in git_urls(stub.lock_data)),
         system_git_variable=(

@@ -25,7 +25,8 @@ COMMANDS = {
 def _factory(module: str, class_name: str) -> Callable[[], Command]:
     def load() -> Command:
         command_module = import_module(f"poetry_plugin_docker.command.{module}")
-        return getattr(command_module, class_name)()
+        command_class: type[Command] = getattr(command_module, class_name)
+        return command_class()
 
     return load
 

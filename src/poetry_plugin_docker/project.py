@@ -38,7 +38,8 @@ UNSUPPORTED_SOURCE_TYPES = {"file": "local file"}
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as stream:
-            return tomllib.load(stream)
+            data: dict[str, Any] = tomllib.load(stream)  # tomli, untyped for mypy, on Python < 3.11
+            return data
     except FileNotFoundError:
         raise UserError(f"{path} does not exist. Run the command in a Poetry project.") from None
     except tomllib.TOMLDecodeError as error:
@@ -92,7 +93,7 @@ def git_urls(lock_data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _locker(lock: Path, pyproject_data: dict[str, Any]) -> Any:
+def _locker(lock: Path, pyproject_data: dict[str, Any]) -> Locker:
     """Poetry's own Locker for this lock file and pyproject content, on every Poetry version."""
     if is_poetry_1():
         return Locker(lock, pyproject_data.get("tool", {}).get("poetry", {}))
@@ -181,7 +182,8 @@ class Project:
 
     @cached_property
     def lock_data(self) -> dict[str, Any]:
-        return tomllib.loads(self.lock.decode("utf-8"))
+        data: dict[str, Any] = tomllib.loads(self.lock.decode("utf-8"))
+        return data
 
     def refuse_unsupported_sources(self) -> None:
         for package in self.lock_data.get("package", []):
@@ -231,7 +233,8 @@ class Project:
 
     @property
     def group_names(self) -> set[str]:
-        names = set(self.poetry.package.dependency_group_names(include_optional=True))
+        # As declared: poetry-core 1.x does not canonicalize group names ("runtime_extra").
+        names: set[str] = set(self.poetry.package.dependency_group_names(include_optional=True))
         names.add("main")
         return names
 

@@ -16,31 +16,34 @@ import copy
 import json
 import re
 from collections import deque
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import tomlkit
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from poetry_plugin_docker.toml import tomllib
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Set as AbstractSet
+
     from poetry.core.packages.project_package import ProjectPackage
 
     from poetry_plugin_docker.selection import Selection
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
 
-Requirement = tuple[str, frozenset[str]]  # (canonical name, canonical extras)
+Requirement = tuple[NormalizedName, frozenset[NormalizedName]]  # (canonical name, canonical extras)
 
 
-def _names(values: Iterable[str]) -> set[str]:
+def _names(values: Iterable[str]) -> set[NormalizedName]:
     return {canonicalize_name(value) for value in values}
 
 
 # --------------------------------------------------------------------------- pyproject
 
 
-def kept_groups(stub_data: dict[str, Any], groups: Iterable[str]) -> set[str]:
+def kept_groups(stub_data: dict[str, Any], groups: Iterable[str]) -> set[NormalizedName]:
     """The selected groups and the groups they include, canonical names."""
     poetry_groups = {
         canonicalize_name(name): table
@@ -50,7 +53,7 @@ def kept_groups(stub_data: dict[str, Any], groups: Iterable[str]) -> set[str]:
         canonicalize_name(name): entries
         for name, entries in stub_data.get("dependency-groups", {}).items()
     }
-    kept: set[str] = set()
+    kept: set[NormalizedName] = set()
     pending = deque(_names(groups))
     while pending:
         group = pending.popleft()
@@ -66,7 +69,9 @@ def kept_groups(stub_data: dict[str, Any], groups: Iterable[str]) -> set[str]:
     return kept
 
 
-def pruned_pyproject(stub_data: dict[str, Any], groups: set[str], selection: Selection) -> dict[str, Any]:
+def pruned_pyproject(
+    stub_data: dict[str, Any], groups: AbstractSet[NormalizedName], selection: Selection
+) -> dict[str, Any]:
     """The stub pyproject content with only these groups (`kept_groups`) and the selected extras (a copy)."""
     data = copy.deepcopy(stub_data)
     poetry = data.get("tool", {}).get("poetry", {})
@@ -107,7 +112,7 @@ def _drop_unused_optional_dependencies(data: dict[str, Any]) -> None:
     """Drop [tool.poetry.dependencies] entries marked optional that no kept extra names."""
     project = data.get("project", {})
     poetry = data.get("tool", {}).get("poetry", {})
-    named: set[str] = set()
+    named: set[NormalizedName] = set()
     for requirement in project.get("dependencies", []):
         named |= _requirement_names(requirement)
     for requirements in project.get("optional-dependencies", {}).values():
@@ -124,7 +129,7 @@ def _drop_unused_optional_dependencies(data: dict[str, Any]) -> None:
             del dependencies[name]
 
 
-def _requirement_names(requirement: str) -> set[str]:
+def _requirement_names(requirement: str) -> set[NormalizedName]:
     match = _REQUIREMENT.match(requirement)
     return {canonicalize_name(match.group(1))} if match else set()
 
@@ -132,12 +137,14 @@ def _requirement_names(requirement: str) -> set[str]:
 # --------------------------------------------------------------------------- lock
 
 
-def root_requirements(package: ProjectPackage, selection: Selection, groups: set[str]) -> list[Requirement]:
+def root_requirements(
+    package: ProjectPackage, selection: Selection, groups: AbstractSet[NormalizedName]
+) -> list[Requirement]:
     """What the selected groups and extras of the project require directly."""
     extras = _names(selection.extras)
     # poetry-core 1.x keeps group names as written ("runtime_extra"); 2.x canonicalizes them.
     declared = {canonicalize_name(name): name for name in package.dependency_group_names(include_optional=True)}
-    requirements = []
+    requirements: list[Requirement] = []
     for group in sorted(groups):
         if group not in declared:
             continue
@@ -150,13 +157,13 @@ def root_requirements(package: ProjectPackage, selection: Selection, groups: set
     return requirements
 
 
-def reachable_packages(lock_data: dict[str, Any], roots: Iterable[Requirement]) -> set[str]:
+def reachable_packages(lock_data: dict[str, Any], roots: Iterable[Requirement]) -> set[NormalizedName]:
     """Names of the locked packages the roots need, through every marker and version variant."""
-    by_name: dict[str, list[dict[str, Any]]] = {}
+    by_name: dict[NormalizedName, list[dict[str, Any]]] = {}
     for package in lock_data.get("package", []):
         by_name.setdefault(canonicalize_name(package["name"]), []).append(package)
 
-    requested_extras: dict[str, set[str]] = {}
+    requested_extras: dict[NormalizedName, AbstractSet[NormalizedName]] = {}
     pending = deque(roots)
     while pending:
         name, extras = pending.popleft()
@@ -173,9 +180,12 @@ def reachable_packages(lock_data: dict[str, Any], roots: Iterable[Requirement]) 
     return set(requested_extras)
 
 
-def _package_requirements(package: dict[str, Any], extras: set[str], first_visit: bool) -> list[Requirement]:
+def _package_requirements(
+    package: dict[str, Any], extras: AbstractSet[NormalizedName], first_visit: bool
+) -> list[Requirement]:
     """A locked package's requirements: its regular ones (first visit) and those of these extras."""
-    in_extras: dict[str, set[str]] = {}  # dependency name -> extras it asks for, within the requested extras
+    # dependency name -> extras it asks for, within the requested extras
+    in_extras: dict[NormalizedName, set[NormalizedName]] = {}
     for extra, entries in package.get("extras", {}).items():
         if canonicalize_name(extra) not in extras:
             continue
@@ -186,11 +196,11 @@ def _package_requirements(package: dict[str, Any], extras: set[str], first_visit
                     _names(part.strip() for part in (match.group(2) or "").split(",") if part.strip())
                 )
 
-    requirements = []
+    requirements: list[Requirement] = []
     for name, spec in package.get("dependencies", {}).items():
         dependency = canonicalize_name(name)
         specs = spec if isinstance(spec, list) else [spec]
-        dependency_extras = set()
+        dependency_extras: set[NormalizedName] = set()
         optional = True
         for item in specs:
             if isinstance(item, dict):
@@ -207,8 +217,8 @@ def _package_requirements(package: dict[str, Any], extras: set[str], first_visit
 
 def pruned_lock(
     lock: bytes,
-    kept_packages: set[str],
-    groups: set[str],
+    kept_packages: AbstractSet[NormalizedName],
+    groups: AbstractSet[NormalizedName],
     selection: Selection,
     content_hash: str,
     *,
@@ -243,7 +253,12 @@ _EXTRA_KEY = re.compile(r'^("?)([A-Za-z0-9_.-]+)\1 = ')
 
 class _LockEdit:
     def __init__(
-        self, kept: set[str], groups: set[str], selection: Selection, content_hash: str, non_editable: bool
+        self,
+        kept: AbstractSet[NormalizedName],
+        groups: AbstractSet[NormalizedName],
+        selection: Selection,
+        content_hash: str,
+        non_editable: bool,
     ) -> None:
         self.kept, self.groups, self.content_hash, self.non_editable = kept, groups, content_hash, non_editable
         self.extras = None if selection.all_extras else _names(selection.extras)
@@ -267,7 +282,7 @@ class _LockEdit:
                 kept += 1
                 section = self._package_text(section)
             elif title == "[extras]" and self.extras is not None:
-                section = self._extras_text(section)
+                section = self._extras_text(section, self.extras)
             elif title == "[metadata]":
                 section, count = re.subn(
                     r'(?m)^content-hash = "[0-9a-f]*"', f'content-hash = "{self.content_hash}"', section
@@ -293,13 +308,13 @@ class _LockEdit:
                 head = head.replace(groups_line.group(0), f"groups = {_render(new_groups)}", 1)
                 if markers_line and new_markers is None:
                     head = head.replace(markers_line.group(0) + "\n", "", 1)
-                elif markers_line:
+                elif markers_line and new_markers is not None:
                     head = head.replace(markers_line.group(0), f"markers = {_render(new_markers)}", 1)
         if self.non_editable:
             head = re.sub(r"(?m)^develop = true$", "develop = false", head)
         return head + tail
 
-    def _extras_text(self, section: str) -> str:
+    def _extras_text(self, section: str, extras: AbstractSet[NormalizedName]) -> str:
         header, _, body = section.partition("\n")
         lines = body.splitlines(keepends=True)
         kept = []
@@ -307,7 +322,7 @@ class _LockEdit:
             key = _EXTRA_KEY.match(line)
             if key is None and line.strip():
                 raise _UnusualLayout  # a multi-line array or a comment
-            if key is None or canonicalize_name(key.group(2)) in self.extras:
+            if key is None or canonicalize_name(key.group(2)) in extras:
                 kept.append(line)
         if not any(line.strip() for line in kept):
             return ""  # no extra left: no [extras] table, as Poetry writes it
@@ -348,7 +363,7 @@ class _LockEdit:
 
 
 def pruned_groups_and_markers(
-    old_groups: list[str], markers: str | dict[str, str] | None, groups: set[str]
+    old_groups: list[str], markers: str | dict[str, str] | None, groups: AbstractSet[NormalizedName]
 ) -> tuple[list[str], str | dict[str, str] | None] | None:
     """A lock-2.1 package's groups and markers cut down to the kept groups; None if unchanged.
 

@@ -204,7 +204,8 @@ def _stop_signal(plan: DockerfilePlan) -> str:
     why = {
         "python": "# `docker stop` sends SIGINT: Python raises KeyboardInterrupt, so `finally` blocks run and it\n"
         "# exits at once (as PID 1 it would ignore SIGTERM until the kill); uvicorn shuts down gracefully on it.",
-        "gunicorn": "# `docker stop` sends SIGTERM, gunicorn's graceful shutdown (SIGINT would stop its workers at once).",
+        "gunicorn": "# `docker stop` sends SIGTERM, gunicorn's graceful shutdown "
+        "(SIGINT would stop its workers at once).",
         "option": f"# `docker stop` sends {plan.stop_signal} (--stop-signal).",
     }[plan.stop_signal_reason]
     return _lines(why, f"STOPSIGNAL {plan.stop_signal}")

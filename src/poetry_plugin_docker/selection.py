@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
@@ -11,6 +11,8 @@ from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.values import comment
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from poetry_plugin_docker.project import Project
 
 MAIN_GROUP = "main"

@@ -138,8 +138,9 @@ def test_ratio_rotation_bytes_and_scrub() -> None:
     assert rotated(["a", "b", "c"], 4) == ["b", "c", "a"]
     assert human_bytes(950) == "950 B" and human_bytes(1_500_000) == "1.5 MB"
     assert human_bytes(250_000_000) == "250 MB"
-    assert scrub("pip from https://mirror.test/simple/ and mirror.test", ["https://mirror.test/simple/", "mirror.test", ""]) == \
-        "pip from <index> and <index>"
+    indexes = ["https://mirror.test/simple/", "mirror.test", ""]
+    scrubbed = scrub("pip from https://mirror.test/simple/ and mirror.test", indexes)
+    assert scrubbed == "pip from <index> and <index>"
 
 
 def _build(seconds: float) -> dict:
@@ -155,7 +156,10 @@ RESULTS = {
                 "bump": {"handwritten": _build(20), "ours": _build(5.5)},
                 "bump_ci": {"handwritten": _build(40), "ours": _build(5.6)},
             },
-            "release": {"handwritten": {"release_job_seconds": 30}, "ours": {"bytes_added": 6000, "release_job_seconds": 6}},
+            "release": {
+                "handwritten": {"release_job_seconds": 30},
+                "ours": {"bytes_added": 6000, "release_job_seconds": 6},
+            },
             "sizes": {"ours": {"image": 210 * MB, "base": 191 * MB, "venv": 18 * MB}},
         },
         "science": {
@@ -165,7 +169,10 @@ RESULTS = {
                 "bump": {"handwritten": _build(30), "ours": _build(6.5)},
                 "bump_ci": {"handwritten": _build(90), "ours": _build(6.4)},
             },
-            "release": {"handwritten": {"release_job_seconds": 60}, "ours": {"bytes_added": 9000, "release_job_seconds": 8}},
+            "release": {
+                "handwritten": {"release_job_seconds": 60},
+                "ours": {"bytes_added": 9000, "release_job_seconds": 8},
+            },
             "sizes": {"ours": {"image": 500 * MB, "base": 191 * MB, "venv": 308.5 * MB}},
         },
     }
@@ -185,8 +192,16 @@ def test_every_target_met() -> None:
         (("science", "builds", "bump", "handwritten"), _build(15), "science: our version-bump rebuild >= 2.5 x faster"),
         (("fastapi", "builds", "bump_ci", "handwritten"), _build(5.0), "fastapi: our version-bump rebuild faster"),
         (("science", "release", "handwritten"), {"release_job_seconds": 39}, "science: release job"),
-        (("fastapi", "sizes", "ours"), {"image": 211.5 * MB, "base": 191 * MB, "venv": 18 * MB}, "fastapi: our runtime image"),
-        (("science", "release", "ours"), {"bytes_added": MB, "release_job_seconds": 8}, "science: bytes a version bump"),
+        (
+            ("fastapi", "sizes", "ours"),
+            {"image": 211.5 * MB, "base": 191 * MB, "venv": 18 * MB},
+            "fastapi: our runtime image",
+        ),
+        (
+            ("science", "release", "ours"),
+            {"bytes_added": MB, "release_job_seconds": 8},
+            "science: bytes a version bump",
+        ),
         (("fastapi", "builds", "cold", "ours"), _build(66.1), "fastapi: our cold build"),
     ],
 )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from imagebench.analysis import split_poetry_docker_build
 from imagebench.engine import Engine, run_stamped
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Stands in for `poetry docker build`: a line on stdout, a "docker" that writes to the
 # inherited stderr for a while, the closing line on stdout (each flushed, as cleo does).

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cleo.testers.application_tester import ApplicationTester
 from poetry.console.application import Application
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass

@@ -15,14 +15,16 @@ from __future__ import annotations
 import os
 import re
 from importlib.metadata import version
-from pathlib import Path
 
 import pytest
 from helpers import TESTS
 
 APPROVED = TESTS / "approved"
 MIRROR = "--builder-plugin poetry-plugin-pypi-mirror==0.6.0 --build-arg POETRY_PYPI_MIRROR_URL"
-GIT_OVER_SSH = '[package.source]\ntype = "git"\nurl = "git@example.com:org/six.git"\nreference = "main"\nresolved_reference = "0123456789abcdef0123456789abcdef01234567"\n'
+GIT_OVER_SSH = (
+    '[package.source]\ntype = "git"\nurl = "git@example.com:org/six.git"\nreference = "main"\n'
+    'resolved_reference = "0123456789abcdef0123456789abcdef01234567"\n'
+)
 
 # case -> (fixture, options); every case fixes the Python, which otherwise follows the running one.
 CASES = {

@@ -6,9 +6,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from poetry_plugin_docker.toml import tomllib
 import pytest
-
 from helpers import (
     FIXTURE_SHAPES,
     FIXTURES,
@@ -22,7 +20,7 @@ from helpers import (
 )
 
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
-
+from poetry_plugin_docker.toml import tomllib
 
 
 def _locked(path) -> dict[tuple[str, str], dict]:
@@ -70,7 +68,9 @@ def test_stub_is_pruned_to_the_selected_groups(project, poetry_cli) -> None:
     assert poetry_cli(root, "docker build-context --check --with dev").status == 0
     assert_one_line_error(poetry_cli(root, "docker build-context --check"), "poetry.lock differs")
 
-    set_in_pyproject(root, "[tool.poetry.scripts]", '[tool.poetry-plugin-docker]\nonly = ["main"]\n\n[tool.poetry.scripts]')
+    set_in_pyproject(
+        root, "[tool.poetry.scripts]", '[tool.poetry-plugin-docker]\nonly = ["main"]\n\n[tool.poetry.scripts]'
+    )
     assert poetry_cli(root, "docker build-context").status == 0
     assert {name for name, _ in _locked(stub_dir / "poetry.lock")} == {"six"}
 

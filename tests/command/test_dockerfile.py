@@ -4,7 +4,6 @@ import os
 import sys
 
 import pytest
-
 from helpers import FIXTURE_SHAPES, assert_one_line_error, hadolint, relock, set_in_pyproject
 
 MIRROR_ARGS = "--syntax none --builder-plugin poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL"
@@ -193,14 +192,19 @@ def test_configuration_table_sets_every_default_and_flags_override_it(project, p
 
 def test_bad_configuration_is_one_line(project, poetry_cli) -> None:
     root = project("classic")
-    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text() + '\n[tool.poetry-plugin-docker]\npyton = "3.12"\n')
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.poetry-plugin-docker]\npyton = "3.12"\n')
     assert_one_line_error(poetry_cli(root, "docker dockerfile"), "Unknown key 'pyton'")
     assert_one_line_error(poetry_cli(root, "docker build-context"), "Unknown key 'pyton'")
 
 
 def test_requires_plugins_are_installed_in_the_builder(project, poetry_cli) -> None:
     root = project("classic")
-    set_in_pyproject(root, "[tool.poetry.scripts]", '[tool.poetry.requires-plugins]\npoetry-plugin-export = ">=1.8,<2"\n\n[tool.poetry.scripts]')
+    set_in_pyproject(
+        root,
+        "[tool.poetry.scripts]",
+        '[tool.poetry.requires-plugins]\npoetry-plugin-export = ">=1.8,<2"\n\n[tool.poetry.scripts]',
+    )
     run = poetry_cli(root, "docker dockerfile")
     assert run.status == 0, run.error
     assert "'poetry-plugin-export>=1.8,<2'" in (root / "Dockerfile").read_text()
@@ -269,7 +273,10 @@ def test_compile_compiles_dependencies_and_project_in_the_builder(project, poetr
     text = (root / "Dockerfile").read_text()
     assert "poetry install --no-root --compile --only main\n" in text
     assert "--no-warn-script-location --compile --root /staging /dist/*.whl" in text and "--no-compile" not in text
-    assert "# --compile: bytecode compiled here, since the read-only runtime image cannot cache it on import.\nRUN " in text
+    assert (
+        "# --compile: bytecode compiled here, since the read-only runtime image cannot cache it on import.\nRUN "
+        in text
+    )
     assert "# --compile: bytecode compiled at build time, like the dependencies'.\nRUN " in text
     assert "# Regenerate: poetry docker dockerfile --compile\n" in text
     assert hadolint(root / "Dockerfile").stdout == ""
@@ -297,7 +304,10 @@ def _body(dockerfile: str) -> str:
 def test_stub_stage_and_compile_for_every_shape(project, poetry_cli, name) -> None:
     root = project(name)
     run = poetry_cli(root, f"docker dockerfile --stub-stage --compile {MIRROR_ARGS}")
-    carried = {"monorepo/services/api": "core (../../libs/core)", "monorepo/services/gateway": "six (../../libs/six-fork)"}
+    carried = {
+        "monorepo/services/api": "core (../../libs/core)",
+        "monorepo/services/gateway": "six (../../libs/six-fork)",
+    }
     if name in carried:  # a main-group path dependency: outside the build context
         assert_one_line_error(run, "--stub-stage", carried[name], "poetry docker build-context")
         assert not (root / "Dockerfile").exists()
@@ -329,7 +339,10 @@ def test_stub_stage_rendering(project, poetry_cli) -> None:
         "FROM poetry AS stub\nARG POETRY_PYPI_MIRROR_URL\nWORKDIR /project\n"
         "COPY pyproject.toml poetry.lock ./\nRUN poetry docker build-context --output /stub --only main"
     )
-    assert "reruns on every release, but its output is byte-identical, so the install below stays CACHED" in stages["stub"]
+    assert (
+        "reruns on every release, but its output is byte-identical, so the install below stays CACHED"
+        in stages["stub"]
+    )
     assert "\n# Copied by content: the stub stage reran, but its output is the same, so this stays CACHED.\n" \
         "COPY --from=stub /stub/pyproject.toml /stub/poetry.lock /app/\n" in stages["deps"]
     assert ".docker-deps" not in text
@@ -420,7 +433,9 @@ def test_warns_when_the_stub_on_disk_is_not_the_one_it_installs(project, poetry_
     assert poetry_cli(root, "docker build-context --only main,dev").status == 0
     assert "Warning" not in poetry_cli(root, "docker dockerfile --with dev").output
     # The same selection kept in the table: both commands read it, no flags needed.
-    set_in_pyproject(root, "[tool.poetry.scripts]", '[tool.poetry-plugin-docker]\nwith = ["dev"]\n\n[tool.poetry.scripts]')
+    set_in_pyproject(
+        root, "[tool.poetry.scripts]", '[tool.poetry-plugin-docker]\nwith = ["dev"]\n\n[tool.poetry.scripts]'
+    )
     assert poetry_cli(root, "docker build-context --check").status == 0
     assert "Warning" not in poetry_cli(root, "docker dockerfile").output
 

@@ -43,7 +43,9 @@ def test_a_bad_value_is_refused_with_one_line(project, poetry_cli, key, bad) -> 
     root = project("classic")
     valid, named = KINDS[key]
     value: object = [valid[0] + BAD_TEXT[bad]] if isinstance(valid, list) else valid + BAD_TEXT[bad]
-    set_in_pyproject(root, "[tool.poetry.scripts]", f"[tool.poetry-plugin-docker]\n{key} = {_toml(value)}\n\n[tool.poetry.scripts]")
+    set_in_pyproject(
+        root, "[tool.poetry.scripts]", f"[tool.poetry-plugin-docker]\n{key} = {_toml(value)}\n\n[tool.poetry.scripts]"
+    )
     run = poetry_cli(root, "docker dockerfile")
     assert_one_line_error(run, named)
     assert "pwned" not in run.error or "\\n" in run.error or '"' in run.error, "the value is shown escaped"
@@ -101,8 +103,11 @@ def test_free_text_is_quoted_and_escaped(project, poetry_cli) -> None:
     root = project("classic")
     # poetry-core refuses a newline in the description; a tab, quotes, `$` and a backslash pass.
     description = 'Line one\tRUN echo pwned "quoted" $HOME \\ end'
-    set_in_pyproject(root, 'description = "Classic [tool.poetry] project with a dev group."', f"description = {_toml(description)}")
-    assert poetry_cli(root, "docker dockerfile --builder-plugin 'poetry-plugin-export; python_version >= \"3.9\"'").status == 0
+    set_in_pyproject(
+        root, 'description = "Classic [tool.poetry] project with a dev group."', f"description = {_toml(description)}"
+    )
+    plugin = "'poetry-plugin-export; python_version >= \"3.9\"'"
+    assert poetry_cli(root, f"docker dockerfile --builder-plugin {plugin}").status == 0
     text = (root / "Dockerfile").read_text()
     assert "\tRUN" not in text
     assert (

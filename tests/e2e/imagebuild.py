@@ -7,9 +7,12 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helpers import mirror_url, poetry_executable
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DOCKERFILE_OPTIONS = [
     "--syntax",

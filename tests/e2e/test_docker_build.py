@@ -207,8 +207,11 @@ def test_build_command_tags_labels_and_passes_build_args(project, docker) -> Non
         'build-args = ["POETRY_PYPI_MIRROR_URL"]\n'
     )
     subprocess.run(["git", "init", "-q"], cwd=app.root, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x", "--allow-empty"],
-                   cwd=app.root, check=True)  # fmt: skip
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x", "--allow-empty"],
+        cwd=app.root,
+        check=True,
+    )
     revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=app.root, capture_output=True, text=True).stdout.strip()
     app.poetry("docker", "dockerfile")
     name = f"ppd-e2e-build-{os.getpid()}"

@@ -109,7 +109,8 @@ def ssh_git_server(tmp_path: Path, docker: str):
     port = free_port()
     config = keys / "sshd_config"
     config.write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\nAuthorizedKeysFile {keys / 'authorized_keys'}\n"
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\n"
+        f"AuthorizedKeysFile {keys / 'authorized_keys'}\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
         f"StrictModes no\nUsePAM no\nPidFile {keys / 'sshd.pid'}\n"
     )
@@ -127,7 +128,8 @@ def ssh_git_server(tmp_path: Path, docker: str):
     base = "ppd-e2e-python-ssh:3.11"
     subprocess.run(
         [docker, "build", "--network=host", "-q", "-t", base, "-"],
-        input="FROM python:3.11\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-client"
+        input="FROM python:3.11\nRUN apt-get update -qq"
+        " && apt-get install -y -qq --no-install-recommends openssh-client"
         " >/dev/null && rm -rf /var/lib/apt/lists/*\n",
         text=True, check=True, capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "1"},
     )  # fmt: skip

@@ -7,11 +7,14 @@ import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from helpers import FIXTURES, free_port, poetry_executable, wait_for_port
 from imagebuild import Project
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.docker
 USERNAME = "ci"
@@ -73,7 +76,8 @@ def test_credentials_reach_the_install_only_as_a_secret(tmp_path, docker, privat
         assert app.python(build.tag, "import private_greeting as p; print(p.GREETING)") == (
             "hello from the private index"
         )
-        for generated in (root / ".docker-deps" / "pyproject.toml", root / ".docker-deps" / "poetry.lock", root / "Dockerfile"):
+        stub = root / ".docker-deps"
+        for generated in (stub / "pyproject.toml", stub / "poetry.lock", root / "Dockerfile"):
             assert password not in generated.read_text()
         assert "--mount=type=secret,id=internal-credentials" in (root / "Dockerfile").read_text()
         assert password not in build.log

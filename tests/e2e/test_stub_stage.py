@@ -13,13 +13,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from helpers import REPO, free_port, poetry_executable, wait_for_port
 from imagebuild import DEPENDENCY_STEP, DOCKERFILE_OPTIONS, PROJECT_STEP, Project
 
 from poetry_plugin_docker import __version__
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.docker
 STUB_STEP = "poetry docker build-context --output /stub"

@@ -11,8 +11,10 @@ from poetry.console.commands.command import Command
 
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.project import Project
-from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import Selection, configured_selection
+
+if TYPE_CHECKING:
+    from poetry_plugin_docker.result import Result
 
 # The group and extras options both commands take, so that the stub and the
 # Dockerfile are chosen the same way (the command line replaces the table's choice).

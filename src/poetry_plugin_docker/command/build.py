@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from cleo.helpers import argument, option
 
 from poetry_plugin_docker.build import BuildHandler, BuildOptions
 from poetry_plugin_docker.command.base import DockerCommand
+
+if TYPE_CHECKING:
+    from cleo.io.inputs.argument import Argument
+    from cleo.io.inputs.option import Option
 
 
 class BuildCommand(DockerCommand):
@@ -12,7 +18,7 @@ class BuildCommand(DockerCommand):
         "Write the stub, then run docker build with the release's arguments: VERSION, REVISION, "
         "tags NAME:<version> and NAME:latest, and the secrets and SSH the Dockerfile needs."
     )
-    arguments = [  # noqa: RUF012
+    arguments: ClassVar[list[Argument]] = [
         argument(
             "docker-args",
             "More arguments for docker build (after --), e.g. -- --cache-from ...",
@@ -20,7 +26,7 @@ class BuildCommand(DockerCommand):
             multiple=True,
         )
     ]
-    options = [  # noqa: RUF012
+    options: ClassVar[list[Option]] = [
         option(
             "tag",
             "t",

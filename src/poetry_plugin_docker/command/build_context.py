@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from cleo.helpers import option
 
 from poetry_plugin_docker.build_context import write_build_context
 from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+
+if TYPE_CHECKING:
+    from cleo.io.inputs.option import Option
+
+    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.result import Result
 
 
 class BuildContextCommand(DockerCommand):
@@ -13,7 +21,7 @@ class BuildContextCommand(DockerCommand):
         "Write the dependency stub (poetry.lock and a pyproject.toml without a version) "
         "that the Dockerfile's dependency layer copies."
     )
-    options = [  # noqa: RUF012
+    options: ClassVar[list[Option]] = [
         option(
             "output",
             "o",
@@ -30,7 +38,7 @@ class BuildContextCommand(DockerCommand):
     ]
 
     def handle(self) -> int:
-        def work(project):  # type: ignore[no-untyped-def]
+        def work(project: Project) -> Result:
             return write_build_context(
                 project,
                 project.root / self.setting(project, "output", "stub-dir", DEFAULT_STUB_DIR),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
 
@@ -9,13 +10,19 @@ from poetry_plugin_docker.dockerfile import write_dockerfile
 from poetry_plugin_docker.plan import DEFAULT_OUTPUT, DEFAULT_SYNTAX, DockerfileOptions
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
+if TYPE_CHECKING:
+    from cleo.io.inputs.option import Option
 
-def _value(name: str, description: str) -> object:
+    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.result import Result
+
+
+def _value(name: str, description: str) -> Option:
     # No cleo default: an option not given falls back to [tool.poetry-plugin-docker].
     return option(name, None, description, flag=False)
 
 
-def _repeatable(name: str, description: str, shortcut: str | None = None) -> object:
+def _repeatable(name: str, description: str, shortcut: str | None = None) -> Option:
     return option(name, shortcut, description, flag=False, multiple=True)
 
 
@@ -24,7 +31,7 @@ class DockerfileCommand(DockerCommand):
     description = (
         "Write a multi-stage Dockerfile whose dependency layer stays cached across releases."
     )
-    options = [  # noqa: RUF012
+    options: ClassVar[list[Option]] = [
         _value("output", f"File to write, relative to the project root [default: {DEFAULT_OUTPUT}]."),
         _value(
             "stub-dir",
@@ -74,8 +81,8 @@ class DockerfileCommand(DockerCommand):
     ]
 
     def handle(self) -> int:
-        def work(project):  # type: ignore[no-untyped-def]
-            def setting(option: str, key: str | None = None, default: object = None):  # type: ignore[no-untyped-def]
+        def work(project: Project) -> Result:
+            def setting(option: str, key: str | None = None, default: object = None) -> Any:
                 return self.setting(project, option, key or option, default)
 
             options = DockerfileOptions(
