@@ -156,8 +156,8 @@ def main() -> int:
             problems.append(
                 (
                     owner,
-                    "{} needs {}, not found in the runtime image: install the system package that "
-                    "provides {} in it".format(
+                    "{} needs {}, not found in the runtime image: install the Debian package that "
+                    "provides {} with --runtime-package".format(
                         os.path.relpath(path, venv), ", ".join(libraries), "it" if len(libraries) == 1 else "them"
                     ),
                 )

@@ -32,7 +32,16 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "compile": (bool, "--compile"),
     "stub-stage": (bool, "--stub-stage"),
     "stop-signal": (str, "--stop-signal"),
+    "builder-packages": (list, "--builder-package"),
+    "runtime-packages": (list, "--runtime-package"),
+    "ports": (list, "--port"),
+    "include": (list, "--include"),
+    "entrypoint-script": (str, "--entrypoint-script"),
+    "data-dirs": (list, "--data-dir"),
+    "healthcheck": (str, "--healthcheck"),
 }
+# Lists whose items may also be TOML integers (ports = [8000]).
+_INTEGER_ITEMS = ("ports",)
 _TYPE_NAMES = {str: "a string", list: "a list of strings", bool: "true or false"}
 
 
@@ -48,8 +57,16 @@ def read_config(pyproject: dict[str, Any]) -> dict[str, Any]:
             raise UserError(f"Unknown key '{key}' in {where}; the keys are: {known}.")
         expected = SETTINGS[key][0]
         valid = isinstance(value, expected) and (
-            expected is not list or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+            expected is not list
+            or (isinstance(value, list) and all(_valid_item(key, item) for item in value))
         )
         if not valid:
-            raise UserError(f"'{key}' in {where} must be {_TYPE_NAMES[expected]}.")
+            kind = "a list of strings or numbers" if key in _INTEGER_ITEMS else _TYPE_NAMES[expected]
+            raise UserError(f"'{key}' in {where} must be {kind}.")
     return dict(table)
+
+
+def _valid_item(key: str, item: object) -> bool:
+    if key in _INTEGER_ITEMS and isinstance(item, int) and not isinstance(item, bool):
+        return True
+    return isinstance(item, str)

@@ -98,7 +98,8 @@ def write_dockerfile(
     ignore_existing = _read(ignore_file)
     stub_inputs = ["pyproject.toml", "poetry.lock"] if plan.stub_stage else [plan.stub_dir]
     ignore_text = render_dockerignore(
-        ignore_existing, list(dict.fromkeys([*stub_inputs, *plan.copied_files, *plan.copied_dirs]))
+        ignore_existing,
+        list(dict.fromkeys([*stub_inputs, *plan.copied_files, *plan.copied_dirs, *plan.service.context_paths])),
     )
     names = f"{shown(output, project.root)} and .dockerignore"
 
@@ -121,7 +122,8 @@ def write_dockerfile(
             )
     write_files_atomically(output.parent, {output.name: text.encode("utf-8")}, "--output")
     write_files_atomically(project.root, {".dockerignore": ignore_text.encode("utf-8")}, "--output")
-    return Result(True, f"Wrote {names}.{_stub_advice(project, options, plan, stub)}")
+    warnings = "".join(f" Warning: {warning}" for warning in plan.service.warnings)
+    return Result(True, f"Wrote {names}.{_stub_advice(project, options, plan, stub)}{warnings}")
 
 
 def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfilePlan, stub: Stub) -> str:

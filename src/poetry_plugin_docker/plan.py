@@ -25,7 +25,8 @@ from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.installed import installed_version, is_poetry_1, poetry_version
 from poetry_plugin_docker.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.project import git_urls, is_ssh_url
-from poetry_plugin_docker.selection import Selection
+from poetry_plugin_docker.selection import MAIN_GROUP, Selection
+from poetry_plugin_docker.service import Service, ServiceOptions, plan_service
 from poetry_plugin_docker.wheel import needs_isolated_build, wheel_inputs
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class DockerfileOptions:
     compile: bool = False  # bytecode compiled in the builder
     stub_stage: bool = False  # the Dockerfile derives the stub itself
     stop_signal: str | None = None  # default: SIGINT, or SIGTERM for gunicorn
+    service: ServiceOptions = field(default_factory=ServiceOptions)
     regenerate_command: str = "poetry docker dockerfile"
 
 
@@ -89,7 +91,10 @@ class DockerfilePlan:
     poetry_requirements: tuple[str, ...]
     build_args: tuple[str, ...]
     stub_dir: str
-    install_options: str
+    install_options: str  # the selection, as `poetry docker build-context` takes it
+    # The selection as `poetry install` takes it; None when it selects no dependency at all
+    # (a project without runtime dependencies has no main group).
+    poetry_install_options: str | None
     stub_project_dir: str  # where the project sits inside the stub ("." without path dependencies)
     secrets: tuple[Secret, ...]
     git_over_ssh: bool  # some git dependency is reached over SSH: forward the build's SSH agent
@@ -102,6 +107,7 @@ class DockerfilePlan:
     regenerate_command: str
     stop_signal: str  # what `docker stop` sends (STOPSIGNAL)
     stop_signal_reason: str  # "option", "gunicorn" (its graceful shutdown) or "python" (KeyboardInterrupt)
+    service: Service = field(default_factory=Service)
     compile: bool = False  # compile bytecode in the builder (dependencies and project)
     stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
 
@@ -136,6 +142,18 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
             "`poetry docker build-context` before `docker build`."
         )
     stop_signal, stop_signal_reason = _stop_signal(options.stop_signal, stub)
+    selection = _checked_selection(options.selection)
+    installed_selection = _installed_selection(project, selection)
+    base_image = values.image_reference("--base-image", options.base_image or f"python:{python}")
+    runtime_image = values.image_reference("--runtime-image", options.runtime_image or f"python:{python}-slim")
+    service = plan_service(
+        project.root,
+        options.service,
+        base_image=base_image,
+        runtime_image=runtime_image,
+        installs_dependencies=installed_selection is not None,
+        stub_dir=stub_dir,
+    )
     plugin = (f"{PLUGIN_DISTRIBUTION}=={__version__}",) if options.stub_stage else ()
     plugins = [
         *(values.requirement("[tool.poetry.requires-plugins]", _pinned(spec)) for spec in project.required_plugins),
@@ -147,13 +165,14 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         license=project.license,
         source_url=project.source_url,
         python=python,
-        base_image=values.image_reference("--base-image", options.base_image or f"python:{python}"),
-        runtime_image=values.image_reference("--runtime-image", options.runtime_image or f"python:{python}-slim"),
+        base_image=base_image,
+        runtime_image=runtime_image,
         syntax=None if options.syntax.lower() == "none" else values.image_reference("--syntax", options.syntax),
         poetry_requirements=(f"poetry=={poetry_version()}", *dict.fromkeys([*plugins, *plugin])),
         build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in options.build_args)),
         stub_dir=stub_dir,
-        install_options=_checked_selection(options.selection).install_options(),
+        install_options=selection.install_options(),
+        poetry_install_options=installed_selection.install_options() if installed_selection else None,
         stub_project_dir=values.path(
             "The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)
         ),
@@ -170,6 +189,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         regenerate_command=values.comment(options.regenerate_command),
         stop_signal=stop_signal,
         stop_signal_reason=stop_signal_reason,
+        service=service,
         compile=options.compile,
         stub_stage=options.stub_stage,
     )
@@ -185,6 +205,17 @@ def _stop_signal(requested: str | None, stub: Stub) -> tuple[str, str]:
     if "gunicorn" in locked:
         return "SIGTERM", "gunicorn"
     return "SIGINT", "python"
+
+
+def _installed_selection(project: Project, selection: Selection) -> Selection | None:
+    """The selection without the main group when the project has none (no runtime dependencies:
+    `poetry install --only main` would fail), or None when no group is left to install."""
+    if project.has_main_group or MAIN_GROUP not in selection.groups:
+        return selection
+    groups = tuple(group for group in selection.groups if group != MAIN_GROUP)
+    if not groups:
+        return None
+    return Selection(groups=groups)  # extras are main dependencies: none without a main group
 
 
 def _checked_selection(selection: Selection) -> Selection:

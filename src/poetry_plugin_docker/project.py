@@ -219,8 +219,16 @@ class Project:
 
     @property
     def license(self) -> str | None:
+        """The license as an SPDX identifier or short name; None for a license file or long text,
+        which poetry-core reads in whole (a label holds a name, not the license's text)."""
+        declared = self.pyproject.get("project", {}).get("license")
+        if isinstance(declared, dict) and "file" in declared:
+            return None
         license_ = self.poetry.package.license
-        return license_.id if license_ else None
+        identifier = str(license_.id).strip() if license_ else ""
+        if not identifier or "\n" in identifier or len(identifier) > 100:
+            return None
+        return identifier
 
     @property
     def source_url(self) -> str | None:
@@ -237,6 +245,11 @@ class Project:
         names: set[str] = set(self.poetry.package.dependency_group_names(include_optional=True))
         names.add("main")
         return names
+
+    @property
+    def has_main_group(self) -> bool:
+        """Whether the project declares runtime dependencies (Poetry has no main group without)."""
+        return "main" in self.poetry.package.dependency_group_names(include_optional=True)
 
     @property
     def extra_names(self) -> list[str]:

@@ -59,6 +59,7 @@ def poetry_stage(plan: DockerfilePlan) -> str:
         else None,
         f"FROM {plan.base_image} AS poetry",
         _build_args(plan),
+        _builder_packages(plan),
         "# The base image's pip installs into it (`--python`): no pip of its own to bootstrap.",
         _continued(
             "RUN python -m venv --without-pip /opt/poetry",
@@ -74,6 +75,33 @@ def poetry_stage(plan: DockerfilePlan) -> str:
             "POETRY_CACHE_DIR=/root/.cache/pypoetry",
         ),
         "WORKDIR /app",
+    )
+
+
+_APT_PINS = (
+    "# Unpinned: Debian's archive keeps only the current version of a package, so a pin breaks the build.\n"
+    "# hadolint ignore=DL3008,DL3009"
+)
+_APT_CACHES = (
+    "--mount=type=cache,target=/var/cache/apt,sharing=locked",
+    "--mount=type=cache,target=/var/lib/apt/lists,sharing=locked",
+)
+
+
+def _builder_packages(plan: DockerfilePlan) -> str | None:
+    if not plan.service.builder_packages:
+        return None
+    return _lines(
+        "# What building dependencies from source needs (--builder-package): build tools, -dev headers.",
+        "# apt's lists and downloads stay in cache mounts, never in a layer (docker-clean would empty them).",
+        _APT_PINS,
+        _continued(
+            f"RUN {_APT_CACHES[0]}",
+            _APT_CACHES[1],
+            "rm -f /etc/apt/apt.conf.d/docker-clean",
+            "&& apt-get update",
+            f"&& apt-get install -y --no-install-recommends {' '.join(plan.service.builder_packages)}",
+        ),
     )
 
 
@@ -107,6 +135,13 @@ def deps_stage(plan: DockerfilePlan) -> str:
     else:
         stub_copy = f"COPY {plan.stub_dir}/pyproject.toml {plan.stub_dir}/poetry.lock /app/"
     source = "the stub stage's output" if plan.stub_stage else "`poetry docker build-context`"
+    if plan.poetry_install_options is None:
+        return _lines(
+            "# The project has no runtime dependencies: the virtualenv the runtime image uses, empty,",
+            "# in a stage of its own, like the dependencies of other projects.",
+            "FROM poetry AS deps",
+            "RUN python -m venv --without-pip /app/.venv",
+        )
     return _lines(
         f"# Dependencies only, from the stub ({source}): it has no version,",
         "# so a release does not invalidate this stage.",
@@ -125,11 +160,27 @@ def deps_stage(plan: DockerfilePlan) -> str:
         if plan.compile
         else None,
         _dependency_install(plan),
+        _runtime_packages_lookup(plan),
+    )
+
+
+def _runtime_packages_lookup(plan: DockerfilePlan) -> str | None:
+    if not plan.service.find_runtime_packages:
+        return None
+    return _lines(
+        "# The Debian packages of shared libraries that compiled extensions link and the runtime image lacks",
+        "# (libpq-dev here means libpq5 there): found with ldd and dpkg, against the runtime image on /mnt.",
+        _continued(
+            f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
+            f"--mount=type=bind,from={plan.runtime_image},target=/mnt",
+            "mkdir /deps && python /tmp/runtime-packages.py /app/.venv /mnt > /deps/runtime-packages",
+        ),
     )
 
 
 def _dependency_install(plan: DockerfilePlan) -> str:
     """The `poetry install --no-root` RUN: its mounts, then the variables it needs, then the command."""
+    assert plan.poetry_install_options is not None  # deps_stage writes the empty virtualenv itself
     mounts = [
         *(f"--mount=type=secret,id={secret.id},required=true" for secret in plan.secrets),
         "--mount=type=ssh" if plan.git_over_ssh else None,
@@ -149,7 +200,7 @@ def _dependency_install(plan: DockerfilePlan) -> str:
     command = [
         *(git_over_ssh if plan.git_over_ssh else []),
         *credentials,
-        f"poetry install --no-root {'--compile ' if plan.compile else ''}{plan.install_options}",
+        f"poetry install --no-root {'--compile ' if plan.compile else ''}{plan.poetry_install_options}",
     ]
     if plan.stub_project_dir != ".":  # the virtualenv Poetry installs into (VIRTUAL_ENV) must exist
         command = ["python -m venv /app/.venv", f"&& {command[0]}", *command[1:]]
@@ -157,8 +208,11 @@ def _dependency_install(plan: DockerfilePlan) -> str:
 
 
 def _project_copies(plan: DockerfilePlan) -> str:
+    top_level = [path for path in plan.copied_files if "/" not in path]
+    nested = [path for path in plan.copied_files if "/" in path]  # a readme in docs/: COPY of many flattens
     return _lines(
-        f"COPY {' '.join(plan.copied_files)} /app/" if plan.copied_files else None,
+        f"COPY {' '.join(top_level)} /app/" if top_level else None,
+        *(f"COPY {path} /app/{path}" for path in nested),
         *(f"COPY {directory} /app/{directory}" for directory in plan.copied_dirs),
     )
 
@@ -211,6 +265,92 @@ def _stop_signal(plan: DockerfilePlan) -> str:
     return _lines(why, f"STOPSIGNAL {plan.stop_signal}")
 
 
+def _data_dirs(plan: DockerfilePlan) -> str | None:
+    if not plan.service.data_dirs:
+        return None
+    return _lines(
+        "# The directories the application writes (--data-dir), its own; the rest of the image stays read-only.",
+        f"RUN install -d -o 10001 -g 10001 {' '.join(plan.service.data_dirs)}",
+    )
+
+
+def _runtime_packages(plan: DockerfilePlan) -> str | None:
+    named = plan.service.runtime_packages
+    if not named and not plan.service.find_runtime_packages:
+        return None
+    if not plan.service.find_runtime_packages:
+        install = ["apt-get update", f"&& apt-get install -y --no-install-recommends {' '.join(named)}"]
+        why = "# The system packages named by --runtime-package."
+    elif named:
+        install = [
+            "apt-get update",
+            f"&& xargs apt-get install -y --no-install-recommends {' '.join(named)} < /mnt/runtime-packages",
+        ]
+        why = "# The system packages named by --runtime-package, and those the deps stage found missing."
+    else:
+        install = [
+            "if [ -s /mnt/runtime-packages ]; then",
+            "    apt-get update && xargs apt-get install -y --no-install-recommends < /mnt/runtime-packages;",
+            "fi",
+        ]
+        why = "# The system packages the deps stage found missing, if any (a pure-Python venv needs none)."
+    return _lines(
+        why,
+        "# Before the dependencies, so that releases find it CACHED; apt's lists and downloads stay in cache mounts.",
+        _APT_PINS,
+        _continued(
+            f"RUN {_APT_CACHES[0]}",
+            _APT_CACHES[1],
+            "--mount=type=bind,from=deps,source=/deps,target=/mnt" if plan.service.find_runtime_packages else None,
+            *install,
+        ),
+    )
+
+
+def _included_files(plan: DockerfilePlan) -> str | None:
+    copies = [
+        f"COPY {include.source}{'/' if include.is_dir else ''} {include.destination}{'/' if include.is_dir else ''}"
+        for include in plan.service.includes
+    ]
+    script = plan.service.entrypoint_script
+    return _lines(
+        _lines(
+            "# Files the application reads at run time (--include), root's and readable by all; before the",
+            "# project's layer, which a release changes: after it, each would be shipped again on every release.",
+            *copies,
+        )
+        if copies
+        else None,
+        _lines(
+            "# The entrypoint script (--entrypoint-script).",
+            f"COPY --chmod=755 {script.source} {script.destination}",
+        )
+        if script
+        else None,
+    ) or None
+
+
+def _command(plan: DockerfilePlan) -> str:
+    script = plan.service.entrypoint_script
+    command = json.dumps(list(plan.entrypoint))
+    if script:
+        return _lines(
+            "# The entrypoint script runs first and must end with `exec \"$@\"`: the command below then",
+            "# replaces it as PID 1 and gets `docker stop`'s signal. Arguments to `docker run` replace the command.",
+            f"ENTRYPOINT {json.dumps([script.destination])}",
+            f"CMD {command}",
+        )
+    if plan.entrypoint == ("python",):
+        return _lines(
+            "# The project declares no script: start Python; pass a command to run something else.",
+            'CMD ["python"]',
+        )
+    return _lines(
+        "# The project's script; arguments to `docker run` are passed on to it.",
+        f"ENTRYPOINT {command}",
+    )
+
+
 def runtime_stage(plan: DockerfilePlan) -> str:
     return _lines(
         "# The runtime image: no Poetry, no compilers, no caches, no source tree.",
@@ -222,6 +362,8 @@ def runtime_stage(plan: DockerfilePlan) -> str:
             "--home-dir /nonexistent --shell /usr/sbin/nologin app",
         ),
         "WORKDIR /app",
+        _data_dirs(plan),
+        _runtime_packages(plan),
         "# Dependencies as a layer of their own: identical across releases, so it is never pushed again.",
         "COPY --from=deps /app/.venv /app/.venv",
         "# Use the virtualenv; log straight to stdout; the image is read-only for the app user.",
@@ -236,6 +378,7 @@ def runtime_stage(plan: DockerfilePlan) -> str:
         "# Before the project's layer, so that a release finds this step CACHED and the project layer stays last.",
         # (The stub directory is mounted on /tmp, which exists: a mount point to create would be left in a layer.)
         _continued(f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp", "python /tmp/check-venv.py"),
+        _included_files(plan),
         _lines(
             "# The project alone as a small layer on top: no pip runs in the runtime image.",
             "COPY --from=wheel /staging/app/.venv/ /app/.venv/",
@@ -244,16 +387,15 @@ def runtime_stage(plan: DockerfilePlan) -> str:
         else _lines("# package-mode = false: the application's files, after the dependencies.", _project_copies(plan)),
         "# The application never needs root.",
         "USER 10001:10001",
-        _stop_signal(plan),
+        f"EXPOSE {' '.join(plan.service.ports)}" if plan.service.ports else None,
         _lines(
-            "# The project declares no script: start Python; pass a command to run something else.",
-            'CMD ["python"]',
+            "# Docker marks the container unhealthy when this fails (--healthcheck).",
+            f"HEALTHCHECK CMD {json.dumps(list(plan.service.healthcheck))}",
         )
-        if plan.entrypoint == ("python",)
-        else _lines(
-            "# The project's script; arguments to `docker run` are passed on to it.",
-            f"ENTRYPOINT {json.dumps(list(plan.entrypoint))}",
-        ),
+        if plan.service.healthcheck
+        else None,
+        _stop_signal(plan),
+        _command(plan),
         "# Metadata that does not change between releases.",
         _continued(
             f"LABEL org.opencontainers.image.title={values.label(plan.name)}",

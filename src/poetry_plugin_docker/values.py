@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -28,6 +29,9 @@ NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
 # A path in the build context: no spaces, quotes, `$`, backslashes, wildcards or control characters.
 PATH = re.compile(r"[A-Za-z0-9._@+=,-]+(?:/[A-Za-z0-9._@+=,-]+)*", re.ASCII)
 VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+# A Debian package name (Debian Policy 5.6.1), optionally with :ARCH and =VERSION.
+DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?(?:=[A-Za-z0-9.+~:-]+)?", re.ASCII)
+PORT = re.compile(r"([0-9]{1,5})(?:/(?:tcp|udp))?", re.ASCII)
 # The signals `docker stop` can send (Linux), by name.
 SIGNALS = (
     "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
@@ -88,6 +92,65 @@ def variable(option: str, value: str) -> str:
         value,
         "is not a variable name; pass only the name, and give the value to `docker build --build-arg NAME=value`.",
     )
+
+
+def debian_package(option: str, value: str) -> str:
+    return _matching(
+        DEBIAN_PACKAGE,
+        option,
+        value,
+        "is not a Debian package name; use NAME (lowercase letters, digits, + - .), "
+        "optionally NAME=VERSION, e.g. libpq5 or libpq-dev.",
+    )
+
+
+def port(option: str, value: str | int) -> str:
+    """A port for EXPOSE: 1-65535, optionally /tcp or /udp."""
+    text = str(value).strip()
+    match = PORT.fullmatch(text) if not isinstance(value, bool) else None
+    if match is None or not 1 <= int(match.group(1)) <= 65535:
+        raise UserError(
+            f"{option} {shown(str(value))} is not a port; use a number from 1 to 65535, e.g. 8000 or 53/udp."
+        )
+    return text
+
+
+def image_path(option: str, value: str, relative_to: str = "/app") -> str:
+    """A path in the image: absolute, or relative to `relative_to`; normalised, no `..`."""
+    posix = value.strip()
+    if not posix.startswith("/"):
+        posix = f"{relative_to.rstrip('/')}/{posix}"
+    parts = [part for part in posix.split("/") if part not in ("", ".")]
+    if ".." in parts or not parts:
+        raise UserError(
+            f"{option} {shown(value)} is not a directory path; use an absolute path such as /app/data, without '..'."
+        )
+    path(option, "/".join(parts))
+    return "/" + "/".join(parts)
+
+
+def command_line(option: str, value: str) -> list[str]:
+    """A command as the exec form (JSON) of HEALTHCHECK CMD takes it: its words, split like /bin/sh
+    would; through `sh -c` when it uses the shell (pipes, `&&`, variables, redirections)."""
+    text = value.strip()
+    if not text or not text.isprintable() or text.endswith("\\"):
+        raise UserError(
+            f"{option} {shown(value)} is not a command on one line; pass the command only, "
+            "e.g. \"python -c 'import urllib.request; urllib.request.urlopen(\\\"http://localhost:8000/\\\")'\"."
+        )
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        raise UserError(f"{option} {shown(value)} has an unclosed quote; close it.") from None
+    if any(char in _outside_quotes(text) for char in "|&;<>$`(){}*?~\\"):
+        return ["/bin/sh", "-c", text]
+    return words
+
+
+def _outside_quotes(text: str) -> str:
+    """`text` without what the shell would take literally: single-quoted parts, and double-quoted
+    parts with no `$` or backquote (those the shell would expand)."""
+    return re.sub(r"'[^']*'|\"[^\"$`\\]*\"", "", text)
 
 
 def stop_signal(option: str, value: str) -> str:

@@ -42,6 +42,13 @@ CASES = {
     "stub-stage": ("example", "--stub-stage"),
     "compile": ("example", "--compile"),
     "example-mirror": ("example", f"--syntax none {MIRROR}"),
+    "service": (
+        "service",
+        "--builder-package libpq-dev --builder-package libldap2-dev --runtime-package postgresql-client "
+        "--port 8000 --include migrations --include config/app.ini:/etc/service-app/app.ini "
+        "--entrypoint-script docker-entrypoint.sh --data-dir data --healthcheck 'python -m service_app.health'",
+    ),
+    "no-runtime-dependencies": ("no-dependencies", ""),
 }
 
 

@@ -24,9 +24,9 @@ pytestmark = pytest.mark.docker
 CHECK_STEP = "python /tmp/check-venv.py"
 
 
-def _failed_build(app: Project) -> str:
+def _failed_build(app: Project, extra: list[str] = ()) -> str:  # type: ignore[assignment]
     """Build the Dockerfile as it is (stub and Dockerfile already written); the build must fail."""
-    command = app.docker_build_command(f"ppd-e2e-{app.name}:failed")
+    command = app.docker_build_command(f"ppd-e2e-{app.name}:failed", list(extra))
     result = subprocess.run(command, cwd=app.root, env=app.env, capture_output=True, text=True)
     assert result.returncode != 0, f"the build must fail:\n{result.stderr[-4000:]}"
     return result.stderr
@@ -90,6 +90,22 @@ setup(ext_modules=[Extension(
     extra_link_args=["-Wl,--no-as-needed", "-l:libcurl-gnutls.so.4"],
 )])
 """
+HAND_BUILT_LIBRARY_SETUP = """
+import subprocess
+
+from setuptools import Extension, setup
+
+# A library built by hand in the builder, as some projects' Dockerfiles do: no Debian package has it.
+subprocess.run(
+    ["gcc", "-shared", "-fPIC", "-o", "/usr/local/lib/libppdhandmade.so", "-x", "c", "-"],
+    input=b"int ppd_handmade(void) { return 1; }\\n", check=True,
+)
+subprocess.run(["ldconfig"], check=True)
+setup(ext_modules=[Extension(
+    "curlext._native", ["curlext/_native.c"],
+    library_dirs=["/usr/local/lib"], extra_link_args=["-Wl,--no-as-needed", "-lppdhandmade"],
+)])
+"""
 CURL_EXTENSION_C = """
 #include <Python.h>
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, NULL};
@@ -97,23 +113,42 @@ PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
 """
 
 
-def test_the_build_fails_on_a_shared_library_missing_from_the_runtime(project, docker) -> None:
-    app = Project(project("classic"), docker, "missing-library")
+def _with_extension(app: Project, setup_py: str) -> None:
     library = app.root.parent / "curlext"
     (library / "curlext").mkdir(parents=True)
     (library / "curlext" / "__init__.py").write_text("from curlext import _native\n")
     (library / "curlext" / "_native.c").write_text(CURL_EXTENSION_C)
-    (library / "setup.py").write_text(CURL_EXTENSION_SETUP)
+    (library / "setup.py").write_text(setup_py)
     (library / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
         '[project]\nname = "curlext"\nversion = "1.0.0"\n\n[tool.setuptools]\npackages = ["curlext"]\n'
     )
     app.poetry("add", "--lock", "../curlext")
     _prepare(app)
-    log = _failed_build(app)
+
+
+def test_a_shared_library_the_runtime_lacks_is_installed_by_its_package(project, docker) -> None:
+    # libcurl-gnutls.so.4 is in the builder (libcurl3-gnutls, git's) and not in slim: the deps
+    # stage finds its package, the runtime image installs it, and the extension imports.
+    app = Project(project("classic"), docker, "missing-library")
+    _with_extension(app, CURL_EXTENSION_SETUP)
+    try:
+        build = app.build(prepare=False)
+        assert "runtime-packages: libcurl3-gnutls for libcurl-gnutls.so.4" in build.log, build.log[-4000:]
+        assert app.python(build.tag, "import curlext; print('imported')") == "imported"
+    finally:
+        app.remove_images()
+
+
+def test_the_build_fails_on_a_shared_library_no_package_provides(project, docker) -> None:
+    app = Project(project("classic"), docker, "handmade-library")
+    _with_extension(app, HAND_BUILT_LIBRARY_SETUP)
+    log = _failed_build(app, ["--no-cache"])  # the lookup's message, not a cached step
+    assert "runtime-packages: /usr/local/lib/libppdhandmade.so (for lib/python3.11/site-packages/curlext" in log, log
     assert re.search(
         r"check-venv: curlext 1\.0\.0: lib/python3\.11/site-packages/curlext/_native\.cpython-311-x86_64-linux-gnu\.so "
-        r"needs libcurl-gnutls\.so\.4, not found in the runtime image",
+        r"needs libppdhandmade\.so, not found in the runtime image: install the Debian package that provides it "
+        r"with --runtime-package",
         log,
     ), log
 

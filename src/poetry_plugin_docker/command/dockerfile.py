@@ -8,6 +8,7 @@ from cleo.helpers import option
 from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
 from poetry_plugin_docker.dockerfile import write_dockerfile
 from poetry_plugin_docker.plan import DEFAULT_OUTPUT, DEFAULT_SYNTAX, DockerfileOptions
+from poetry_plugin_docker.service import ServiceOptions
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
 
 if TYPE_CHECKING:
@@ -76,6 +77,27 @@ class DockerfileCommand(DockerCommand):
             "stop-signal",
             "The signal `docker stop` sends (STOPSIGNAL) [default: SIGINT, or SIGTERM when gunicorn is installed].",
         ),
+        _repeatable(
+            "builder-package",
+            "A Debian package to install in the builder, for dependencies built from source "
+            "(e.g. libpq-dev); their shared libraries' packages go to the runtime image by themselves.",
+        ),
+        _repeatable("runtime-package", "A Debian package to install in the runtime image (e.g. postgresql-client)."),
+        _repeatable("port", "A port the application listens on (EXPOSE), e.g. 8000 or 53/udp."),
+        _repeatable(
+            "include",
+            "SRC[:DEST]: a file or directory of the project the application reads at run time "
+            "(migrations, alembic.ini), copied to DEST [default: /app/SRC].",
+        ),
+        _value(
+            "entrypoint-script",
+            "An executable script of the project run as ENTRYPOINT, with the application as CMD; "
+            'it must end with `exec "$@"`.',
+        ),
+        _repeatable(
+            "data-dir", "A directory the application writes, owned by its user (relative to /app, or absolute)."
+        ),
+        _value("healthcheck", "The command of a HEALTHCHECK (slim images have no curl: use python -c)."),
         option("check", None, "Write nothing; exit 1 if the file is not up to date."),
         option("force", None, "Overwrite the file even if it was written or edited by hand."),
     ]
@@ -99,6 +121,15 @@ class DockerfileCommand(DockerCommand):
                 compile=bool(setting("compile", default=False)),
                 stub_stage=bool(setting("stub-stage", default=False)),
                 stop_signal=setting("stop-signal"),
+                service=ServiceOptions(
+                    builder_packages=tuple(setting("builder-package", "builder-packages", [])),
+                    runtime_packages=tuple(setting("runtime-package", "runtime-packages", [])),
+                    ports=tuple(setting("port", "ports", [])),
+                    includes=tuple(setting("include", "include", [])),
+                    entrypoint_script=setting("entrypoint-script"),
+                    data_dirs=tuple(setting("data-dir", "data-dirs", [])),
+                    healthcheck=setting("healthcheck"),
+                ),
                 regenerate_command=self._regenerate_command(),
             )
             return write_dockerfile(
