@@ -25,6 +25,7 @@ from poetry_plugin_docker.plan import DEFAULT_OUTPUT
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import configured_selection
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+from poetry_plugin_docker.versioning import dynamic_version, release_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -56,6 +57,8 @@ class BuildHandler:
 
     def build(self, project: Project, options: BuildOptions) -> Result:
         config = project.config
+        environ = dict(os.environ if self.environ is None else self.environ)
+        version = image_version(project, environ)  # before anything is written: it can fail
         dockerfile = project.root / config.get("dockerfile", DEFAULT_OUTPUT)
         if derives_stub(dockerfile):
             self.write_line("The Dockerfile derives the dependency stub itself (--stub-stage).")
@@ -64,9 +67,9 @@ class BuildHandler:
                 project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), configured_selection(project)
             )
             self.write_line(stub.message)
-        environ = dict(os.environ if self.environ is None else self.environ)
         with build_command(
             project,
+            version,
             dockerfile,
             options.tag or project.name,
             options.docker_args,
@@ -117,9 +120,16 @@ def git_revision(root: Path) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def image_version(project: Project, environ: Mapping[str, str]) -> str:
+    """The release's version: pyproject.toml's, or the git tag's when the version comes from tags."""
+    dynamic = dynamic_version(project.pyproject) if project.is_package_mode else None
+    return release_version(project.root, dynamic, environ) if dynamic else project.version
+
+
 @contextmanager
 def build_command(
     project: Project,
+    version: str,
     dockerfile: Path,
     tag: str,
     extra: Sequence[str],
@@ -133,7 +143,6 @@ def build_command(
         raise UserError(
             f"No Dockerfile at {dockerfile}. Run `poetry docker dockerfile` first."
         ) from None
-    version = project.version
     argv = [*docker, "-f", str(dockerfile), "--build-arg", f"VERSION={version}"]
     revision = git_revision(project.root)
     if revision:
@@ -149,7 +158,8 @@ def build_command(
             )
         argv += ["--ssh", "default"]
     name, _, explicit_version = tag.partition(":")
-    tags = [tag] if explicit_version else [f"{name}:{version}", f"{name}:latest"]
+    # A local version (1.2.3.post1.dev0+abc1234) has a '+', which image tags cannot hold.
+    tags = [tag] if explicit_version else [f"{name}:{version.replace('+', '-')}", f"{name}:latest"]
     for each in tags:
         argv += ["-t", each]
 

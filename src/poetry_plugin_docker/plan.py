@@ -27,6 +27,7 @@ from poetry_plugin_docker.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.project import git_urls, is_ssh_url
 from poetry_plugin_docker.selection import MAIN_GROUP, Selection
 from poetry_plugin_docker.service import Service, ServiceOptions, plan_service
+from poetry_plugin_docker.versioning import PDV, DynamicVersion, dynamic_version
 from poetry_plugin_docker.wheel import needs_isolated_build, wheel_inputs
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class DockerfilePlan:
     system_git_variable: str  # Poetry's setting for using the git command (which honours GIT_SSH_COMMAND)
     package_mode: bool
     isolated_build: bool  # `poetry build` would build in an isolated environment (build script, ...)
+    dynamic_version: DynamicVersion | None  # the version comes from git tags: VERSION goes to this tool
     copied_files: tuple[str, ...]  # top-level files the wheel or the application needs
     copied_dirs: tuple[str, ...]  # top-level directories the wheel or the application needs
     entrypoint: tuple[str, ...]
@@ -159,6 +161,11 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         *(values.requirement("[tool.poetry.requires-plugins]", _pinned(spec)) for spec in project.required_plugins),
         *(values.requirement("--builder-plugin", _pinned(spec)) for spec in options.builder_plugins),
     ]
+    dynamic = dynamic_version(project.pyproject) if project.is_package_mode else None
+    if dynamic and dynamic.poetry_plugin and not any(canonicalize_name(_name(spec)) == PDV for spec in plugins):
+        # `poetry build` takes the version from the plugin: without it in the builder, the wheel is 0.0.0.
+        installed = installed_version(PDV)
+        plugins.append(f"{PDV}[plugin]=={installed}" if installed else f"{PDV}[plugin]")
     return DockerfilePlan(
         name=values.name("The project name", project.name),
         description=project.description,
@@ -183,6 +190,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         ),
         package_mode=project.is_package_mode,
         isolated_build=project.is_package_mode and needs_isolated_build(project),
+        dynamic_version=dynamic,
         copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
         copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
         entrypoint=tuple(entrypoint),
@@ -298,6 +306,10 @@ def _application_files(root: Path, stub_dir: str) -> list[str]:
             "Add your application's modules next to pyproject.toml."
         )
     return entries
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;@]", requirement, maxsplit=1)[0]
 
 
 def _pinned(spec: str) -> str:

@@ -41,7 +41,10 @@ def header(plan: DockerfilePlan) -> str:
         f"# syntax={plan.syntax}" if plan.syntax else None,
         f"{GENERATED_MARKER}{__version__}; change its options, not this file.",
         f"# Regenerate: {plan.regenerate_command}",
-        '# Build: docker build --build-arg VERSION="$(poetry version -s)" '
+        "# Build: poetry docker build (VERSION from the git tag), or docker build --build-arg VERSION=1.2.3 "
+        f'--build-arg REVISION="$(git rev-parse HEAD)" -t {plan.name} .'
+        if plan.dynamic_version
+        else '# Build: docker build --build-arg VERSION="$(poetry version -s)" '
         f'--build-arg REVISION="$(git rev-parse HEAD)" -t {plan.name} .',
     )
 
@@ -218,7 +221,22 @@ def _project_copies(plan: DockerfilePlan) -> str:
 
 
 def wheel_stage(plan: DockerfilePlan) -> str:
-    if plan.isolated_build:
+    dynamic = plan.dynamic_version
+    if dynamic:
+        build = _lines(
+            _build_args(plan),
+            f"# The version comes from git tags ({dynamic.tool}) and .git stays out of the build: the release's",
+            "# VERSION goes to the tool here, in this stage only, so that a new tag leaves the dependencies CACHED.",
+            "ARG VERSION",
+            _continued(
+                'RUN if [ -z "$VERSION" ]; then',
+                '    echo "VERSION is not set, and the version comes from git tags: build with'
+                ' poetry docker build, or pass --build-arg VERSION=1.2.3" >&2; exit 1;',
+                "fi",
+                f'&& {dynamic.variable}="$VERSION" poetry build --format wheel --output /dist',
+            ),
+        )
+    elif plan.isolated_build:
         build = _lines(
             _build_args(plan),
             "# `poetry build`: the build system needs more than Poetry's own poetry-core (a build",

@@ -49,6 +49,7 @@ CASES = {
         "--entrypoint-script docker-entrypoint.sh --data-dir data --healthcheck 'python -m service_app.health'",
     ),
     "no-runtime-dependencies": ("no-dependencies", ""),
+    "dynamic-version": ("dynamic-version", ""),
 }
 
 

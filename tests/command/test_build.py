@@ -219,3 +219,23 @@ def test_private_source_without_credentials(project, poetry_cli, docker) -> None
         poetry_cli(root, "docker build"), "Source 'internal' needs credentials", "POETRY_HTTP_BASIC_INTERNAL_PASSWORD"
     )
     assert docker.builds == []
+
+
+def test_a_version_from_git_tags_is_passed_and_tagged(project, poetry_cli, docker) -> None:
+    root = project("dynamic-version").resolve()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=root, check=True)
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    assert_one_line_error(poetry_cli(root, "docker build"), "no release tag like v1.2.3", "git tag v1.2.3")
+    assert docker.builds == [] and not (root / DEFAULT_STUB_DIR).exists()
+
+    subprocess.run([*git, "tag", "v1.4.0"], cwd=root, check=True)
+    run = poetry_cli(root, "docker build")
+    assert run.status == 0, run.error
+    argv = docker.build.argv
+    assert argv[argv.index("VERSION=1.4.0") - 1] == "--build-arg"
+    assert argv[argv.index("dynver-app:1.4.0") - 1] == "-t"
+    assert "0.0.0" not in " ".join(argv)
+    assert run.output.splitlines()[-1] == "Built dynver-app:1.4.0 and dynver-app:latest."

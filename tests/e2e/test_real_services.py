@@ -18,7 +18,7 @@ import time
 import urllib.request
 
 import pytest
-from helpers import set_in_pyproject
+from helpers import mirror_url, poetry_executable, set_in_pyproject
 from imagebuild import DOCKERFILE_OPTIONS, PROJECT_STEP, Project
 
 pytestmark = pytest.mark.docker
@@ -167,3 +167,56 @@ def test_a_package_apt_does_not_know_fails_the_build_naming_it(project, docker) 
     result = subprocess.run(command, cwd=app.root, env=app.env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "Unable to locate package no-such-package-ppd" in result.stderr, result.stderr[-3000:]
+
+
+
+def _git(root, *args: str) -> None:  # type: ignore[no-untyped-def]
+    subprocess.run(["git", "-c", "user.name=CI", "-c", "user.email=ci@example.com", *args], cwd=root, check=True)
+
+
+def test_a_version_from_git_tags_reaches_the_wheel_and_a_new_tag_keeps_the_dependencies(project, docker) -> None:
+    # poetry-dynamic-versioning as the build backend, version = "0.0.0", no .git in the context.
+    app = Project(project("dynamic-version"), docker, "dynamic-version")
+    _git(app.root, "init", "-q")
+    _git(app.root, "add", "-A")
+    _git(app.root, "commit", "-qm", "release")
+    _git(app.root, "tag", "v1.4.0")
+    image = f"ppd-e2e-{app.name}"
+
+    def poetry_docker_build() -> str:
+        result = subprocess.run(
+            [poetry_executable(), "docker", "build", "--tag", image, "--", "--network=host", "--progress=plain"],
+            cwd=app.root, env=app.env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr[-4000:]
+        return result.stdout + result.stderr
+
+    try:
+        app.poetry("docker", "dockerfile", *DOCKERFILE_OPTIONS)
+        first = poetry_docker_build()
+        assert f"-t {image}:1.4.0 -t {image}:latest" in first, first
+        code = "from importlib.metadata import version; print(version('dynver-app'))"
+        assert app.python(f"{image}:1.4.0", code) == "1.4.0"
+        assert app.inspect(f"{image}:1.4.0", '{{index .Config.Labels "org.opencontainers.image.version"}}') == "1.4.0"
+
+        # Without VERSION (a plain `docker build`), the build stops with the way out.
+        plain = [docker, "build", "--network=host", "--build-arg", f"POETRY_PYPI_MIRROR_URL={mirror_url()}", "."]
+        failed = subprocess.run(plain, cwd=app.root, env=app.env, capture_output=True, text=True)
+        assert failed.returncode != 0
+        assert "VERSION is not set, and the version comes from git tags: build with poetry docker build" in (
+            failed.stderr
+        )
+
+        # The next release, a new commit and tag: the wheel has its version, the dependencies stay CACHED.
+        module = app.root / "dynver_app" / "__init__.py"
+        module.write_text(module.read_text() + "# next release\n")
+        _git(app.root, "commit", "-qam", "next")
+        _git(app.root, "tag", "v1.5.0")
+        second = poetry_docker_build()
+        install = re.search(r"^(#\d+) \[deps [^\]]*\] RUN --mount=type=cache[^\n]*poetry install", second, re.MULTILINE)
+        assert install and f"\n{install.group(1)} CACHED" in second, second[-4000:]
+        assert app.python(f"{image}:1.5.0", code) == "1.5.0"
+        assert app.layers(f"{image}:1.5.0")[:-1] == app.layers(f"{image}:1.4.0")[:-1]
+    finally:
+        tags = [f"{image}:{tag}" for tag in ("1.4.0", "1.5.0", "latest")]
+        subprocess.run([docker, "rmi", "-f", *tags], capture_output=True)
