@@ -373,11 +373,13 @@ def runtime_stage(plan: DockerfilePlan) -> str:
     return _lines(
         "# The runtime image: no Poetry, no compilers, no caches, no source tree.",
         f"FROM {plan.runtime_image} AS runtime",
-        "# A fixed numeric user, so that runAsNonRoot can verify it and file ownership is predictable.",
+        "# A fixed numeric user, so that runAsNonRoot can verify it and file ownership is predictable;",
+        "# its home is its own, empty, for the configuration and caches tools write there (~/.config, ~/.cache).",
         _continued(
             "RUN groupadd --system --gid 10001 app",
             "&& useradd --system --uid 10001 --gid 10001 --no-create-home "
-            "--home-dir /nonexistent --shell /usr/sbin/nologin app",
+            "--home-dir /home/app --shell /usr/sbin/nologin app",
+            "&& install -d -o 10001 -g 10001 -m 0750 /home/app",
         ),
         "WORKDIR /app",
         _data_dirs(plan),

@@ -9,11 +9,17 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from poetry.core.masonry.builders.wheel import WheelBuilder
 
+from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.installed import installed_version
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project import Project
 
+_OUTSIDE = (
+    "pyproject.toml packages files from outside the project directory (`from = \"../...\"`), which the "
+    "build context cannot hold; build the project with the tool its layout needs (such as "
+    "poetry-multiproject-plugin's `poetry build-project`), or move the packages into the project."
+)
 # poetry-core puts files with these names in the wheel's metadata when they exist.
 _LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
 
@@ -49,9 +55,15 @@ def wheel_inputs(project: Project) -> list[str]:
     build_script = getattr(project.poetry.package, "build_script", None)
     if build_script:  # run by the build
         top_level.add(Path(build_script).parts[0])
-    for include in builder.find_files_to_add(exclude_build=False):
-        relative = Path(include.path).relative_to(project.root)
-        top_level.add(relative.parts[0])
+    try:
+        files = builder.find_files_to_add(exclude_build=False)
+    except ValueError as error:  # poetry-core: a package `from` outside the project ("is not in the subpath")
+        raise UserError(_OUTSIDE) from error
+    for include in files:
+        path = Path(include.path)
+        if not path.is_relative_to(project.root):
+            raise UserError(_OUTSIDE)
+        top_level.add(path.relative_to(project.root).parts[0])
     for candidate in project.root.iterdir():
         if candidate.is_file() and candidate.name.upper().startswith(_LICENSE_PREFIXES):
             top_level.add(candidate.name)

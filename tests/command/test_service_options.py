@@ -146,3 +146,19 @@ def test_bad_table_values_are_one_line(project, poetry_cli, table, fragments) ->
     set_in_pyproject(root, "[tool.poetry]", f"[tool.poetry-plugin-docker]\n{table}\n\n[tool.poetry]")
     assert_one_line_error(poetry_cli(root, "docker dockerfile"), *fragments)
     assert not (root / "Dockerfile").exists()
+
+
+def test_packages_from_outside_the_project_are_one_line(project, poetry_cli) -> None:
+    # The polylith layout: packages = [{include = ..., from = "../../bases"}], built by a plugin of its own.
+    root = project("classic")
+    outside = root.parent / "bases" / "classic_app"
+    outside.mkdir(parents=True)
+    (outside / "__init__.py").write_text("def main() -> None: ...\n")
+    (root / "classic_app" / "__init__.py").unlink()
+    (root / "classic_app").rmdir()
+    packages = 'packages = [{ include = "classic_app" }]'
+    set_in_pyproject(root, packages, packages.replace(" }", ', from = "../bases" }'))
+    assert_one_line_error(
+        poetry_cli(root, "docker dockerfile"), "packages files from outside the project directory", "build-project"
+    )
+    assert not (root / "Dockerfile").exists()

@@ -70,10 +70,13 @@ def test_a_service_with_system_libraries_builds_starts_and_keeps_its_cache(proje
             docker, "run", "--rm", "--network=none", "--entrypoint", "sh", first.tag, "-c",
             "dpkg -s libpq5 >/dev/null && echo libpq5; dpkg -s libpq-dev >/dev/null 2>&1 && echo libpq-dev; "
             "command -v gcc || echo no-gcc; ls /var/lib/apt/lists | wc -l; stat -c %U /app/data /app/migrations; "
-            "touch /app/data/w && echo data-writable; touch /app/x 2>/dev/null || echo app-read-only",
+            "touch /app/data/w && echo data-writable; touch /app/x 2>/dev/null || echo app-read-only; "
+            "mkdir -p ~/.config/service && echo home-writable",
         )  # fmt: skip
         assert probe.returncode == 0, probe.stderr
-        assert probe.stdout.split() == ["libpq5", "no-gcc", "0", "app", "root", "data-writable", "app-read-only"]
+        assert probe.stdout.split() == [
+            "libpq5", "no-gcc", "0", "app", "root", "data-writable", "app-read-only", "home-writable",
+        ]  # fmt: skip
 
         config = json.loads(app.inspect(first.tag, "{{json .Config}}"))
         assert config["ExposedPorts"] == {"8000/tcp": {}}
