@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -88,15 +97,57 @@ def mirror_url() -> str:
 
 
 def poetry_executable() -> str:
-    import sys
-
     return str(Path(sys.executable).parent / "poetry")
 
 
 def in_ci() -> bool:
-    import os
-
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+NOBODY = 65534
+
+
+@contextmanager
+def project_as_nobody(fixture: str) -> Iterator[tuple[Path, list[str], dict[str, str]]]:
+    """A copy of a fixture that uid `nobody` owns, outside pytest's tmp_path (which only its
+    owner may enter), with a read-only `ro/` and an empty `open/` in it; and the command prefix
+    and environment that run Poetry as nobody. Root may write anywhere, and CI runs as root:
+    only a real user other than root can show a refused write."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        message = "no setpriv: cannot run Poetry as another user"
+        if in_ci():
+            raise AssertionError(message)
+        import pytest
+
+        pytest.skip(message)
+    shared = Path(tempfile.mkdtemp(prefix="ppd-nobody-"))
+    try:
+        shared.chmod(0o755)
+        root = copy_project(FIXTURES / fixture, shared / fixture)
+        home = shared / "home"
+        for made in (home, root / "open", root / "ro"):
+            made.mkdir()
+        if os.geteuid() == 0:  # nobody owns it all; `ro/` it may not write (mode 555)
+            for directory, _, names in os.walk(shared):
+                for path in [directory, *(os.path.join(directory, name) for name in names)]:
+                    os.chown(path, NOBODY, NOBODY)
+        (root / "ro").chmod(0o555)
+        env = {
+            **os.environ,
+            "HOME": str(home),
+            "POETRY_CONFIG_DIR": str(home / "config"),
+            "POETRY_CACHE_DIR": str(home / "cache"),
+            "POETRY_DATA_DIR": str(home / "data"),
+        }
+        prefix = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if os.geteuid() == 0 else []
+        yield root, [*prefix, poetry_executable()], env
+    finally:
+        shutil.rmtree(shared)
+
+
+def run_poetry(command: list[str], root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*command, *args], cwd=root, env=env, capture_output=True, text=True, timeout=300)
 
 
 def hadolint(path: Path):  # type: ignore[no-untyped-def]

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
-from helpers import FIXTURE_SHAPES, assert_one_line_error, hadolint, relock, set_in_pyproject
+from helpers import (
+    FIXTURE_SHAPES,
+    assert_one_line_error,
+    hadolint,
+    project_as_nobody,
+    relock,
+    run_poetry,
+    set_in_pyproject,
+)
 
 MIRROR_ARGS = "--syntax none --builder-plugin poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL"
 
@@ -126,11 +133,17 @@ def test_check(project, poetry_cli) -> None:
     assert_one_line_error(poetry_cli(root, "docker dockerfile --check --python 3.12"), "differs")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_unwritable_output_as_user(project, poetry_cli) -> None:  # pragma: no cover - CI runs as root
-    root = project("classic")
-    (root / "ro").mkdir(mode=0o500)
-    assert_one_line_error(poetry_cli(root, "docker dockerfile --output ro/Dockerfile"), "Cannot write")
+def test_unwritable_output_as_user() -> None:
+    # As uid nobody (root may write anywhere, and CI runs as root).
+    with project_as_nobody("classic") as (root, poetry, env):
+        works = run_poetry(poetry, root, env, "docker", "dockerfile", "--output", "open/Dockerfile")
+        assert works.returncode == 0, works.stdout + works.stderr  # or the refusal below proves nothing
+        run = run_poetry(poetry, root, env, "docker", "dockerfile", "--output", "ro/Dockerfile")
+        assert run.returncode == 1, run.stdout + run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Cannot write to {root / 'ro'}"), run.stderr
+        assert "Permission denied" in lines[0] and "--output" in lines[0]
+        assert list((root / "ro").iterdir()) == []
 
 
 def test_unwritable_output(project, poetry_cli) -> None:
