@@ -27,8 +27,6 @@ from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.stub import (
     CHECK_SCRIPT,
     CHECK_SCRIPT_SOURCE,
-    RUNTIME_PACKAGES_SCRIPT,
-    RUNTIME_PACKAGES_SCRIPT_SOURCE,
     STUB_LOCK,
     STUB_PYPROJECT,
     render_stub_pyproject,
@@ -85,7 +83,6 @@ def stub_files(project: Project, stub: Stub) -> dict[str, bytes]:
         f"{prefix}{STUB_LOCK}": stub.lock,
         **dependency_files,
         CHECK_SCRIPT: CHECK_SCRIPT_SOURCE.read_bytes(),
-        RUNTIME_PACKAGES_SCRIPT: RUNTIME_PACKAGES_SCRIPT_SOURCE.read_bytes(),
     }
 
 
@@ -121,8 +118,7 @@ def write_build_context(
     for name in stale:  # deleted from the library: the copy must not keep it
         (output / name).unlink()
     message = (
-        f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock, {CHECK_SCRIPT}, "
-        f"{RUNTIME_PACKAGES_SCRIPT}) for "
+        f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock, {CHECK_SCRIPT}) for "
         f"{describe_selection(selection)}: {len(stub.lock_data.get('package', []))} of the "
         f"{len(project.lock_data.get('package', []))} locked packages."
     )

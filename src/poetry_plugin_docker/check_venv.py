@@ -11,13 +11,25 @@ settings, since it imports nothing of the application. It checks that
   compiles the source when a `.pyc` is missing);
 - every compiled extension's shared libraries resolve in this image (`ldd`).
 
+With `--runtime-packages VIRTUALENV RUNTIME_ROOT` it runs in the deps stage instead,
+after the dependency install, with the runtime base image mounted read-only on
+RUNTIME_ROOT, and prints the Debian packages that the runtime image needs for the
+virtualenv's compiled files: for each shared library that `ldd` (here, in the builder,
+where the extensions were built) finds linked, and that is neither inside the
+virtualenv (a wheel's vendored `.libs`) nor in the runtime image, the package that
+holds it (`dpkg -S`). So `-dev` packages stay in the builder and only their shared
+libraries ship: libpq-dev in the builder gives libpq5 in the runtime image. A library
+no package holds (built by hand in the builder) is reported on stderr and not printed;
+the runtime check then fails the build naming it.
+
 Standard library only, and Python 3.8 compatible: it runs on whatever Python the
-runtime image has.
+image has.
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import importlib.machinery
 import json
 import os
@@ -32,7 +44,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 PREFIX = "check-venv:"
+PACKAGES_PREFIX = "runtime-packages:"
 LDD_BATCH = 100
+ELF_MAGIC = b"\x7fELF"
 
 
 def site_directories() -> list[str]:
@@ -118,9 +132,9 @@ def extension_modules(site: str) -> list[str]:
     return sorted(found)
 
 
-def unresolved_libraries(paths: list[str]) -> dict[str, list[str]]:
-    """Extension path -> the shared libraries `ldd` cannot find for it."""
-    missing: dict[str, list[str]] = {}
+def linked_libraries(paths: list[str]) -> dict[str, list[tuple[str, str | None]]]:
+    """File path -> each shared library `ldd` lists for it: (name, resolved path, or None when not found)."""
+    linked: dict[str, list[tuple[str, str | None]]] = {}
     for start in range(0, len(paths), LDD_BATCH):
         batch = paths[start : start + LDD_BATCH]
         output = subprocess.run(
@@ -130,9 +144,116 @@ def unresolved_libraries(paths: list[str]) -> dict[str, list[str]]:
         for line in output.splitlines():
             if not line.startswith(("\t", " ")) and line.endswith(":") and line[:-1] in batch:
                 current = line[:-1]
-            elif "=> not found" in line:
-                missing.setdefault(current, []).append(line.split("=>")[0].strip())
+            elif "=>" in line:
+                name, target = (part.strip() for part in line.split("=>", 1))
+                resolved = target.split(" (", 1)[0].strip()
+                if resolved == "not found":
+                    linked.setdefault(current, []).append((name, None))
+                elif resolved.startswith("/"):
+                    linked.setdefault(current, []).append((name, resolved))
+    return linked
+
+
+def unresolved_libraries(paths: list[str]) -> dict[str, list[str]]:
+    """Extension path -> the shared libraries `ldd` cannot find for it."""
+    missing: dict[str, list[str]] = {}
+    for path, libraries in linked_libraries(paths).items():
+        names = [name for name, resolved in libraries if resolved is None]
+        if names:
+            missing[path] = names
     return missing
+
+
+def elf_files(venv: str) -> list[str]:
+    """Every shared object in the virtualenv: extension modules and the libraries wheels vendor."""
+    found = []
+    for directory, _, names in os.walk(venv):
+        for name in names:
+            if not (name.endswith(".so") or ".so." in name):
+                continue
+            path = os.path.join(directory, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as stream:
+                if stream.read(4) == ELF_MAGIC:
+                    found.append(path)
+    return sorted(found)
+
+
+def library_directories(root: str) -> list[str]:
+    """The directories the runtime image's dynamic linker searches, as paths under `root`."""
+    directories = ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib"]
+    for conf in sorted(glob.glob(os.path.join(root, "etc/ld.so.conf.d/*.conf"))):
+        with open(conf, encoding="utf-8", errors="replace") as stream:
+            directories += [line.strip() for line in stream if line.strip().startswith("/")]
+    return [os.path.join(root, directory.lstrip("/")) for directory in directories]
+
+
+def path_variants(library: str) -> list[str]:
+    """`library` as linked, resolved, and with or without /usr (merged /usr: /lib is /usr/lib)."""
+    paths = [library, os.path.realpath(library)]
+    paths += [path[len("/usr") :] if path.startswith("/usr/") else "/usr" + path for path in paths]
+    return list(dict.fromkeys(paths))
+
+
+def in_runtime(library: str, root: str, directories: list[str]) -> bool:
+    """Whether the runtime image (its files under `root`) has this library, at its path or by name."""
+    if any(os.path.lexists(os.path.join(root, path.lstrip("/"))) for path in path_variants(library)):
+        return True
+    name = os.path.basename(library)
+    return any(os.path.lexists(os.path.join(directory, name)) for directory in directories)
+
+
+def owning_package(library: str) -> str | None:
+    """The Debian package whose files include `library` (tried as linked, resolved and /usr-merged)."""
+    for candidate in path_variants(library):
+        result = subprocess.run(
+            ["dpkg", "-S", candidate], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        if result.returncode == 0 and result.stdout:
+            # "libpq5:amd64: /usr/lib/x86_64-linux-gnu/libpq.so.5"; diversions print other lines first.
+            for line in result.stdout.splitlines():
+                if not line.startswith("diversion "):
+                    return line.split(":", 1)[0].split(",", 1)[0].strip()
+    return None
+
+
+
+
+
+def runtime_packages(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: check-venv.py --runtime-packages VIRTUALENV RUNTIME_ROOT", file=sys.stderr)
+        return 2
+    venv, runtime_root = (os.path.realpath(arg) for arg in argv)
+    files = elf_files(venv)
+    if not files:
+        return 0
+    if shutil.which("ldd") is None or shutil.which("dpkg") is None:
+        print(PACKAGES_PREFIX, "no ldd or dpkg in the builder: runtime libraries not looked up", file=sys.stderr)
+        return 0
+    directories = library_directories(runtime_root)
+    packages: dict[str, list[str]] = {}
+    users_of: dict[str, set[str]] = {}
+    for path, libraries in linked_libraries(files).items():
+        for name, resolved in libraries:
+            if resolved is None:
+                print(PACKAGES_PREFIX, f"{name} (for {path}) is not found in the builder either", file=sys.stderr)
+            else:
+                users_of.setdefault(resolved, set()).add(path)
+    for library, users in sorted(users_of.items()):
+        if inside(os.path.realpath(library), venv) or in_runtime(library, runtime_root, directories):
+            continue
+        package = owning_package(library)
+        used_by = ", ".join(sorted(os.path.relpath(path, venv) for path in users)[:2])
+        if package is None:
+            print(PACKAGES_PREFIX, f"{library} (for {used_by}) belongs to no Debian package", file=sys.stderr)
+            continue
+        packages.setdefault(package, []).append(os.path.basename(library))
+    for package, names in sorted(packages.items()):
+        print(PACKAGES_PREFIX, f"{package} for {', '.join(names)}", file=sys.stderr)
+        print(package)
+    return 0
 
 
 def main() -> int:
@@ -178,4 +299,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--runtime-packages"]:
+        sys.exit(runtime_packages(sys.argv[2:]))
     sys.exit(main())

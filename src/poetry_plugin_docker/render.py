@@ -176,7 +176,7 @@ def _runtime_packages_lookup(plan: DockerfilePlan) -> str | None:
         _continued(
             f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
             f"--mount=type=bind,from={plan.runtime_image},target=/mnt",
-            "mkdir /deps && python /tmp/runtime-packages.py /app/.venv /mnt > /deps/runtime-packages",
+            "mkdir /deps && python /tmp/check-venv.py --runtime-packages /app/.venv /mnt > /deps/runtime-packages",
         ),
     )
 

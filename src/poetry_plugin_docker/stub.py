@@ -19,12 +19,10 @@ from poetry_plugin_docker import canonical_toml
 STUB_PYPROJECT = "pyproject.toml"
 STUB_LOCK = "poetry.lock"
 DEFAULT_STUB_DIR = ".docker-deps"
-# The runtime image's self-check (check_venv.py), written at the top of the stub directory.
+# The runtime image's self-check and the deps stage's lookup of the runtime image's system packages
+# (check_venv.py), written at the top of the stub directory.
 CHECK_SCRIPT = "check-venv.py"
 CHECK_SCRIPT_SOURCE = Path(__file__).with_name("check_venv.py")
-# The deps stage's lookup of the runtime image's system packages (runtime_packages.py), likewise.
-RUNTIME_PACKAGES_SCRIPT = "runtime-packages.py"
-RUNTIME_PACKAGES_SCRIPT_SOURCE = Path(__file__).with_name("runtime_packages.py")
 
 # The keys of each table that Poetry's Locker hashes into content-hash (all
 # supported Poetry versions together), plus the names Poetry needs to load it.

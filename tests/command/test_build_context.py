@@ -297,7 +297,6 @@ def test_monorepo_path_dependency_is_carried_non_editable(project, poetry_cli) -
         "check-venv.py",
         "libs/core/core/__init__.py",
         "libs/core/pyproject.toml",
-        "runtime-packages.py",
         "services/api/poetry.lock",
         "services/api/pyproject.toml",
     ], "the library's sdist files, not its tests"
@@ -336,7 +335,6 @@ def test_dev_only_path_dependency_is_carried_only_for_the_dev_group(project, poe
         "check-venv.py",
         "poetry.lock",
         "pyproject.toml",
-        "runtime-packages.py",
     ]
     (root / "pyproject.toml").write_text(
         (root / "pyproject.toml").read_text() + '\n[tool.poetry-plugin-docker]\nwith = ["dev"]\n'
