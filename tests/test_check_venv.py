@@ -63,3 +63,36 @@ def test_missing_files_editable_installs_and_outside_paths_fail(virtualenv, tmp_
         f"check-venv: editable 1.0: editable.pth adds {tmp_path / 'src'} to sys.path, outside the virtualenv",
         f"check-venv: 3 problems in {root.resolve()}: this image would fail at run time, so the build stops here.",
     ]
+
+
+def _runtime_packages(root: Path, runtime_root: Path | str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHECK_SCRIPT_SOURCE), "--runtime-packages", str(root), str(runtime_root)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def test_runtime_packages_names_the_debian_packages_a_runtime_image_lacks(virtualenv, tmp_path) -> None:
+    # A real compiled extension (this Python's _ssl, which links libssl and libcrypto) in the virtualenv.
+    import _ssl
+    import shutil
+
+    root, site = virtualenv
+    shutil.copy(_ssl.__file__, site / "_ssl_copy.so")
+    if shutil.which("dpkg") is None:
+        pytest.skip("no dpkg on this machine: the lookup needs Debian's package database")
+    owner = subprocess.run(["dpkg", "-S", "libssl.so.3"], capture_output=True, text=True).stdout.split(":")[0]
+
+    # A runtime image with nothing in it lacks them all; this machine's own root has them all.
+    empty = tmp_path / "empty-runtime"
+    empty.mkdir()
+    lacking = _runtime_packages(root, empty)
+    assert lacking.returncode == 0, lacking.stderr
+    assert owner and owner in lacking.stdout.split(), lacking.stdout + lacking.stderr
+    assert f"runtime-packages: {owner} for " in lacking.stderr
+    complete = _runtime_packages(root, "/")
+    assert complete.returncode == 0 and complete.stdout == "", complete.stdout + complete.stderr
+
+    # Nothing compiled: nothing to look up.
+    (site / "_ssl_copy.so").unlink()
+    assert _runtime_packages(root, empty).stdout == ""

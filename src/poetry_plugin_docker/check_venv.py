@@ -234,11 +234,15 @@ def runtime_packages(argv: list[str]) -> int:
         return 0
     directories = library_directories(runtime_root)
     packages: dict[str, list[str]] = {}
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     users_of: dict[str, set[str]] = {}
     for path, libraries in linked_libraries(files).items():
         for name, resolved in libraries:
-            if resolved is None:
+            if resolved is None and path.endswith(suffixes):
+                # (A wheel's vendored library finds its siblings through the extension's RPATH only.)
                 print(PACKAGES_PREFIX, f"{name} (for {path}) is not found in the builder either", file=sys.stderr)
+            elif resolved is None:
+                continue
             else:
                 users_of.setdefault(resolved, set()).add(path)
     for library, users in sorted(users_of.items()):
