@@ -64,7 +64,10 @@ class BuildHandler:
             self.write_line("The Dockerfile derives the dependency stub itself (--stub-stage).")
         else:
             stub = write_build_context(
-                project, project.root / config.get("stub-dir", DEFAULT_STUB_DIR), configured_selection(project)
+                project,
+                project.root / config.get("stub-dir", DEFAULT_STUB_DIR),
+                configured_selection(project),
+                installer=config.get("installer", "poetry"),
             )
             self.write_line(stub.message)
         with build_command(

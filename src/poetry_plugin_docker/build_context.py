@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from poetry_plugin_docker import values
+from poetry_plugin_docker.export import REQUIREMENTS, hashed_requirements
 from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
 from poetry_plugin_docker.path_dependencies import (
@@ -24,6 +26,7 @@ from poetry_plugin_docker.pruning import (
     root_requirements,
 )
 from poetry_plugin_docker.result import Result
+from poetry_plugin_docker.selection import installed_selection
 from poetry_plugin_docker.stub import (
     CHECK_SCRIPT,
     CHECK_SCRIPT_SOURCE,
@@ -98,11 +101,13 @@ def describe_selection(selection: Selection) -> str:
 
 
 def write_build_context(
-    project: Project, output: Path, selection: Selection, *, check: bool = False
+    project: Project, output: Path, selection: Selection, *, check: bool = False, installer: str = "poetry"
 ) -> Result:
     stub = plan_stub(project, selection)
     dependencies = stub.dependencies
     files = stub_files(project, stub)
+    if values.installer("--installer", installer) == "uv":  # what the uv installer installs, from the stub
+        files[REQUIREMENTS] = hashed_requirements(stub, installed_selection(selection, project.has_main_group))
     shown = shown_path(output, project.root) + "/"
     stale = stale_copies(output, files, dependency_dirs_in_stub(project.root, dependencies))
     if check:

@@ -39,6 +39,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "entrypoint-script": (str, "--entrypoint-script"),
     "data-dirs": (list, "--data-dir"),
     "healthcheck": (str, "--healthcheck"),
+    "installer": (str, "--installer"),
 }
 # Lists whose items may also be TOML integers (ports = [8000]).
 _INTEGER_ITEMS = ("ports",)

@@ -22,10 +22,11 @@ from poetry_plugin_docker.credentials import (
     sources_with_local_credentials,
 )
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.export import unexportable
 from poetry_plugin_docker.installed import installed_version, is_poetry_1, poetry_version
 from poetry_plugin_docker.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.project import git_urls, is_ssh_url
-from poetry_plugin_docker.selection import MAIN_GROUP, Selection
+from poetry_plugin_docker.selection import Selection, installed_selection
 from poetry_plugin_docker.service import Service, ServiceOptions, plan_service
 from poetry_plugin_docker.versioning import PDV, DynamicVersion, dynamic_version
 from poetry_plugin_docker.wheel import needs_isolated_build, wheel_inputs
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 DEFAULT_OUTPUT = "Dockerfile"
 DEFAULT_SYNTAX = "docker/dockerfile:1"
+# The uv that `--installer uv` installs in the builder (a single static binary in a wheel).
+UV_VERSION = "0.13.9"
 PLUGIN_DISTRIBUTION = "poetry-plugin-docker"
 # Python minor versions that have official python:3.X images, newest last.
 PYTHON_IMAGE_VERSIONS = tuple(f"3.{minor}" for minor in range(8, 16))
@@ -64,6 +67,7 @@ class DockerfileOptions:
     compile: bool = False  # bytecode compiled in the builder
     stub_stage: bool = False  # the Dockerfile derives the stub itself
     stop_signal: str | None = None  # default: SIGINT, or SIGTERM for gunicorn
+    installer: str = "poetry"  # or "uv": from the stub's hashed requirements.txt, no Poetry in the builder
     service: ServiceOptions = field(default_factory=ServiceOptions)
     regenerate_command: str = "poetry docker dockerfile"
 
@@ -110,6 +114,8 @@ class DockerfilePlan:
     stop_signal: str  # what `docker stop` sends (STOPSIGNAL)
     stop_signal_reason: str  # "option", "gunicorn" (its graceful shutdown) or "python" (KeyboardInterrupt)
     service: Service = field(default_factory=Service)
+    installer: str = "poetry"
+    uv_requirement: str = ""  # uv==X.Y.Z, installed in the builder with --installer uv
     compile: bool = False  # compile bytecode in the builder (dependencies and project)
     stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
 
@@ -145,7 +151,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         )
     stop_signal, stop_signal_reason = _stop_signal(options.stop_signal, stub)
     selection = _checked_selection(options.selection)
-    installed_selection = _installed_selection(project, selection)
+    installed = installed_selection(selection, project.has_main_group)
     base_image = values.image_reference("--base-image", options.base_image or f"python:{python}")
     runtime_image = values.image_reference("--runtime-image", options.runtime_image or f"python:{python}-slim")
     service = plan_service(
@@ -153,9 +159,12 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         options.service,
         base_image=base_image,
         runtime_image=runtime_image,
-        installs_dependencies=installed_selection is not None,
+        installs_dependencies=installed is not None,
         stub_dir=stub_dir,
     )
+    installer = values.installer("--installer", options.installer)
+    if installer == "uv":
+        _check_uv(options, stub, dynamic_version(project.pyproject) if project.is_package_mode else None)
     plugin = (f"{PLUGIN_DISTRIBUTION}=={__version__}",) if options.stub_stage else ()
     plugins = [
         *(values.requirement("[tool.poetry.requires-plugins]", _pinned(spec)) for spec in project.required_plugins),
@@ -164,8 +173,8 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
     dynamic = dynamic_version(project.pyproject) if project.is_package_mode else None
     if dynamic and dynamic.poetry_plugin and not any(canonicalize_name(_name(spec)) == PDV for spec in plugins):
         # `poetry build` takes the version from the plugin: without it in the builder, the wheel is 0.0.0.
-        installed = installed_version(PDV)
-        plugins.append(f"{PDV}[plugin]=={installed}" if installed else f"{PDV}[plugin]")
+        pdv_version = installed_version(PDV)
+        plugins.append(f"{PDV}[plugin]=={pdv_version}" if pdv_version else f"{PDV}[plugin]")
     return DockerfilePlan(
         name=values.name("The project name", project.name),
         description=project.description,
@@ -179,7 +188,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in options.build_args)),
         stub_dir=stub_dir,
         install_options=selection.install_options(),
-        poetry_install_options=installed_selection.install_options() if installed_selection else None,
+        poetry_install_options=installed.install_options() if installed else None,
         stub_project_dir=values.path(
             "The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)
         ),
@@ -198,9 +207,33 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         stop_signal=stop_signal,
         stop_signal_reason=stop_signal_reason,
         service=service,
+        installer=installer,
+        uv_requirement=f"uv=={UV_VERSION}",
         compile=options.compile,
         stub_stage=options.stub_stage,
     )
+
+
+def _check_uv(options: DockerfileOptions, stub: Stub, dynamic: DynamicVersion | None) -> None:
+    """The combinations `--installer uv` does not support, each refused with its way out."""
+    problem = unexportable(stub.lock_data)
+    if problem:
+        name, why = problem
+        raise UserError(
+            f"--installer uv cannot install {name}: it {why}, which a hashed requirements file cannot hold. "
+            "Use --installer poetry."
+        )
+    if options.stub_stage:
+        raise UserError("--stub-stage runs Poetry in the build, and --installer uv has none; drop one of them.")
+    if options.secret_sources:
+        raise UserError(
+            "--installer uv does not take index credentials from BuildKit secrets yet; use --installer poetry."
+        )
+    if dynamic and dynamic.poetry_plugin:
+        raise UserError(
+            "poetry-dynamic-versioning as a Poetry plugin needs Poetry to build the wheel, and --installer uv "
+            "has none; use --installer poetry (or its build backend, poetry_dynamic_versioning.backend)."
+        )
 
 
 def _stop_signal(requested: str | None, stub: Stub) -> tuple[str, str]:
@@ -213,17 +246,6 @@ def _stop_signal(requested: str | None, stub: Stub) -> tuple[str, str]:
     if "gunicorn" in locked:
         return "SIGTERM", "gunicorn"
     return "SIGINT", "python"
-
-
-def _installed_selection(project: Project, selection: Selection) -> Selection | None:
-    """The selection without the main group when the project has none (no runtime dependencies:
-    `poetry install --only main` would fail), or None when no group is left to install."""
-    if project.has_main_group or MAIN_GROUP not in selection.groups:
-        return selection
-    groups = tuple(group for group in selection.groups if group != MAIN_GROUP)
-    if not groups:
-        return None
-    return Selection(groups=groups)  # extras are main dependencies: none without a main group
 
 
 def _checked_selection(selection: Selection) -> Selection:

@@ -27,7 +27,7 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
     """The whole Dockerfile, without its checksum line (dockerfile.py adds it)."""
     stages = [
         header(plan),
-        poetry_stage(plan),
+        uv_stage(plan) if plan.installer == "uv" else poetry_stage(plan),
         stub_stage(plan) if plan.stub_stage else None,
         deps_stage(plan),
         wheel_stage(plan) if plan.package_mode else None,
@@ -108,6 +108,25 @@ def _builder_packages(plan: DockerfilePlan) -> str | None:
     )
 
 
+def uv_stage(plan: DockerfilePlan) -> str:
+    return _lines(
+        "# uv instead of Poetry in the builder (--installer uv): one static binary in a wheel, pinned,",
+        "# installed in about a second; it installs the stub's requirements.txt, Poetry's own export of its lock.",
+        f"FROM {plan.base_image} AS uv",
+        _build_args(plan),
+        _builder_packages(plan),
+        "RUN python -m pip install --no-cache-dir --disable-pip-version-check "
+        f"{values.shell_word(plan.uv_requirement)}",
+        "# Copies from the cache mount (another file system) instead of links; the image's own Python only.",
+        _continued(
+            "ENV UV_LINK_MODE=copy",
+            "UV_PYTHON_DOWNLOADS=never",
+            "UV_CACHE_DIR=/root/.cache/uv",
+        ),
+        "WORKDIR /app",
+    )
+
+
 def stub_stage(plan: DockerfilePlan) -> str:
     return _lines(
         "# The dependency stub, derived in the build from pyproject.toml and poetry.lock alone.",
@@ -121,6 +140,8 @@ def stub_stage(plan: DockerfilePlan) -> str:
 
 
 def deps_stage(plan: DockerfilePlan) -> str:
+    if plan.installer == "uv":
+        return uv_deps_stage(plan)
     with_path_dependencies = plan.stub_project_dir != "."
     if plan.stub_stage:
         stub_copy = _lines(
@@ -163,6 +184,34 @@ def deps_stage(plan: DockerfilePlan) -> str:
         if plan.compile
         else None,
         _dependency_install(plan),
+        _runtime_packages_lookup(plan),
+    )
+
+
+def uv_deps_stage(plan: DockerfilePlan) -> str:
+    if plan.poetry_install_options is None:
+        install = _lines(
+            "# The project has no runtime dependencies: the virtualenv the runtime image uses, empty.",
+            "RUN python -m venv --without-pip /app/.venv",
+        )
+    else:
+        install = _lines(
+            f"COPY {plan.stub_dir}/requirements.txt /app/",
+            "# Exactly the locked set, checked against the lock's hashes, nothing resolved here (--no-deps);",
+            "# downloads stay in the cache mount, for the next build.",
+            _continued(
+                "RUN --mount=type=cache,target=/root/.cache/uv",
+                "python -m venv --without-pip /app/.venv",
+                "&& uv pip install --python /app/.venv/bin/python --require-hashes --no-deps "
+                f"{'--compile-bytecode ' if plan.compile else ''}-r /app/requirements.txt",
+            ),
+        )
+    return _lines(
+        "# Dependencies only, from the stub's requirements.txt (`poetry docker build-context --installer uv`):",
+        "# it has no version, so a release does not invalidate this stage.",
+        "FROM uv AS deps",
+        _build_args(plan),
+        install,
         _runtime_packages_lookup(plan),
     )
 
@@ -220,21 +269,41 @@ def _project_copies(plan: DockerfilePlan) -> str:
     )
 
 
+def _dynamic_version_check(plan: DockerfilePlan) -> str | None:
+    dynamic = plan.dynamic_version
+    if not dynamic:
+        return None
+    return _lines(
+        f"# The version comes from git tags ({dynamic.tool}) and .git stays out of the build: the release's",
+        "# VERSION goes to the tool here, in this stage only, so that a new tag leaves the dependencies CACHED.",
+        "ARG VERSION",
+        _continued(
+            'RUN if [ -z "$VERSION" ]; then',
+            '    echo "VERSION is not set, and the version comes from git tags: build with'
+            ' poetry docker build, or pass --build-arg VERSION=1.2.3" >&2; exit 1;',
+            "fi",
+        ),
+    )
+
+
 def wheel_stage(plan: DockerfilePlan) -> str:
     dynamic = plan.dynamic_version
-    if dynamic:
+    if plan.installer == "uv":
+        version = f'{dynamic.variable}="$VERSION" ' if dynamic else ""
         build = _lines(
             _build_args(plan),
-            f"# The version comes from git tags ({dynamic.tool}) and .git stays out of the build: the release's",
-            "# VERSION goes to the tool here, in this stage only, so that a new tag leaves the dependencies CACHED.",
-            "ARG VERSION",
+            _dynamic_version_check(plan),
+            "# `uv build`: the project's build backend (poetry-core, ...) in an isolated environment, as pip would.",
             _continued(
-                'RUN if [ -z "$VERSION" ]; then',
-                '    echo "VERSION is not set, and the version comes from git tags: build with'
-                ' poetry docker build, or pass --build-arg VERSION=1.2.3" >&2; exit 1;',
-                "fi",
-                f'&& {dynamic.variable}="$VERSION" poetry build --format wheel --output /dist',
+                "RUN --mount=type=cache,target=/root/.cache/uv",
+                f"{version}uv build --wheel --out-dir /dist",
             ),
+        )
+    elif dynamic:
+        build = _lines(
+            _build_args(plan),
+            _dynamic_version_check(plan),
+            f'RUN {dynamic.variable}="$VERSION" poetry build --format wheel --output /dist',
         )
     elif plan.isolated_build:
         build = _lines(
@@ -251,7 +320,7 @@ def wheel_stage(plan: DockerfilePlan) -> str:
     compile_option = "--compile" if plan.compile else "--no-compile"
     return _lines(
         "# The project as a wheel (a regular, non-editable install), built from its own files only.",
-        "FROM poetry AS wheel",
+        f"FROM {'uv' if plan.installer == 'uv' else 'poetry'} AS wheel",
         _project_copies(plan),
         build,
         "# Installed here, under /staging, as if into /app/.venv (its scripts run /app/.venv/bin/python),",

@@ -34,6 +34,17 @@ class Selection:
         return options
 
 
+def installed_selection(selection: Selection, has_main_group: bool) -> Selection | None:
+    """The selection without the main group when the project has none (no runtime dependencies:
+    `poetry install --only main` would fail), or None when no group is left to install."""
+    if has_main_group or MAIN_GROUP not in selection.groups:
+        return selection
+    groups = tuple(group for group in selection.groups if group != MAIN_GROUP)
+    if not groups:
+        return None
+    return Selection(groups=groups)  # extras are main dependencies: none without a main group
+
+
 def _split(values: Iterable[str]) -> list[str]:
     """Option values, each possibly comma- or space-separated, as Poetry accepts them."""
     return [

@@ -153,6 +153,15 @@ def _outside_quotes(text: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"$`\\]*\"", "", text)
 
 
+INSTALLERS = ("poetry", "uv")
+
+
+def installer(option: str, value: str) -> str:
+    if value not in INSTALLERS:
+        raise UserError(f"{option} {shown(value)} is not an installer; use poetry or uv.")
+    return value
+
+
 def stop_signal(option: str, value: str) -> str:
     """A signal name as Docker's STOPSIGNAL takes it (SIGTERM, TERM, sigint: normalised to SIGTERM...)."""
     candidate = value.strip().upper()

@@ -50,6 +50,8 @@ CASES = {
     ),
     "no-runtime-dependencies": ("no-dependencies", ""),
     "dynamic-version": ("dynamic-version", ""),
+    "uv-example": ("example", "--installer uv --syntax none"),
+    "uv-service": ("service", "--installer uv --builder-package libpq-dev --port 8000"),
 }
 
 

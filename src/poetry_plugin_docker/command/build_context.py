@@ -31,6 +31,13 @@ class BuildContextCommand(DockerCommand):
         ),
         *SELECTION_OPTIONS,
         option(
+            "installer",
+            None,
+            "With uv, also write requirements.txt (the stub lock's hashed export) for `dockerfile --installer uv` "
+            "[default: installer in [tool.poetry-plugin-docker], else poetry].",
+            flag=False,
+        ),
+        option(
             "check",
             None,
             "Write nothing; exit 1 if the stub in the output directory is not up to date.",
@@ -44,6 +51,7 @@ class BuildContextCommand(DockerCommand):
                 project.root / self.setting(project, "output", "stub-dir", DEFAULT_STUB_DIR),
                 self.selection(project),
                 check=self.option("check"),
+                installer=self.setting(project, "installer", "installer", "poetry"),
             )
 
         return self.run_with_project(work)

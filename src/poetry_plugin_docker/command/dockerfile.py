@@ -98,6 +98,11 @@ class DockerfileCommand(DockerCommand):
             "data-dir", "A directory the application writes, owned by its user (relative to /app, or absolute)."
         ),
         _value("healthcheck", "The command of a HEALTHCHECK (slim images have no curl: use python -c)."),
+        _value(
+            "installer",
+            "What installs the dependencies in the builder: poetry, or uv from the stub's hashed "
+            "requirements.txt (no Poetry in the builder) [default: poetry].",
+        ),
         option("check", None, "Write nothing; exit 1 if the file is not up to date."),
         option("force", None, "Overwrite the file even if it was written or edited by hand."),
     ]
@@ -121,6 +126,7 @@ class DockerfileCommand(DockerCommand):
                 compile=bool(setting("compile", default=False)),
                 stub_stage=bool(setting("stub-stage", default=False)),
                 stop_signal=setting("stop-signal"),
+                installer=setting("installer", default="poetry"),
                 service=ServiceOptions(
                     builder_packages=tuple(setting("builder-package", "builder-packages", [])),
                     runtime_packages=tuple(setting("runtime-package", "runtime-packages", [])),

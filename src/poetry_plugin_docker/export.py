@@ -1,0 +1,79 @@
+"""The stub lock as the hashed requirements file that `--installer uv` installs.
+
+Poetry's own export rules (poetry-plugin-export's `Exporter`) write it from the stub
+itself (its pyproject and lock, nothing else), so it is byte-stable across releases
+like the stub. Every line pins a version and carries the lock's hashes, and uv installs
+it with `--require-hashes --no-deps`: exactly the locked set, no resolution in the build.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cleo.io.buffered_io import BufferedIO
+from cleo.io.null_io import NullIO
+from packaging.utils import canonicalize_name
+
+from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT
+
+if TYPE_CHECKING:
+    from poetry_plugin_docker.build_context import Stub
+    from poetry_plugin_docker.selection import Selection
+
+REQUIREMENTS = "requirements.txt"
+HEADER = (
+    "# Written by `poetry docker build-context --installer uv` from the stub's poetry.lock\n"
+    "# (Poetry's export, with hashes); `uv pip install --require-hashes --no-deps` installs it.\n"
+)
+# Lock sources that a hashed requirements file cannot carry: uv refuses them with --require-hashes.
+_DIRECT_SOURCES = {"git": "a git", "directory": "a path", "file": "a local file", "url": "a direct URL"}
+
+
+def unexportable(lock_data: dict[str, Any]) -> tuple[str, str] | None:
+    """The first locked package (name, why) that uv cannot install from hashes, if any."""
+    for package in lock_data.get("package", []):
+        source_type = (package.get("source") or {}).get("type")
+        if source_type in _DIRECT_SOURCES:
+            return package["name"], f"is {_DIRECT_SOURCES[source_type]} dependency"
+        if not package.get("files"):
+            return package["name"], "has no file hashes in poetry.lock"
+    return None
+
+
+def hashed_requirements(stub: Stub, selection: Selection | None) -> bytes:
+    """requirements.txt for this stub and selection (None: nothing to install)."""
+    problem = unexportable(stub.lock_data)
+    if problem:
+        name, why = problem
+        raise UserError(
+            f"--installer uv cannot install {name}: it {why}, which a hashed requirements file cannot "
+            "hold. Use --installer poetry."
+        )
+    if selection is None:
+        return HEADER.encode("utf-8")
+    # Imported here: Poetry's factory and the exporter load only when uv is the installer.
+    from poetry.factory import Factory
+    from poetry_plugin_export.exporter import Exporter  # type: ignore[import-untyped]  # no py.typed marker
+
+    with tempfile.TemporaryDirectory(prefix="poetry-docker-export-") as directory:
+        (Path(directory) / STUB_PYPROJECT).write_bytes(stub.pyproject_text)
+        (Path(directory) / STUB_LOCK).write_bytes(stub.lock)
+        poetry = Factory().create_poetry(Path(directory))
+        exporter = (
+            Exporter(poetry, NullIO())
+            .only_groups([canonicalize_name(group) for group in selection.groups])
+            .with_extras(_extras(poetry, selection))
+            .with_hashes(True)
+        )
+        output = BufferedIO()
+        exporter.export(Exporter.FORMAT_REQUIREMENTS_TXT, Path(directory), output)
+    return (HEADER + output.fetch_output()).encode("utf-8")
+
+
+def _extras(poetry: Any, selection: Selection) -> list[Any]:
+    if selection.all_extras:
+        return [canonicalize_name(name) for name in poetry.package.extras]
+    return [canonicalize_name(name) for name in selection.extras]

@@ -1,0 +1,69 @@
+"""`--installer uv`: the stub's requirements.txt, and what it refuses (the builds are in tests/e2e)."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import assert_one_line_error, set_in_pyproject
+
+from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+
+
+def test_build_context_writes_the_hashed_export_and_a_release_keeps_it(project, poetry_cli) -> None:
+    root = project("extras-pep621")
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert not (root / DEFAULT_STUB_DIR / "requirements.txt").exists()  # only for uv
+    run = poetry_cli(root, "docker build-context --installer uv -E idn")
+    assert run.status == 0, run.error
+    requirements = (root / DEFAULT_STUB_DIR / "requirements.txt").read_text()
+    lines = [line for line in requirements.splitlines() if line and not line.startswith((" ", "#"))]
+    assert all("==" in line for line in lines), requirements
+    assert requirements.count("--hash=sha256:") >= len(lines)
+    assert "idna==" in requirements  # the extra's dependency
+    # A release changes no byte of it.
+    set_in_pyproject(root, 'version = "0.1.0"', 'version = "0.1.1"')
+    assert poetry_cli(root, "docker build-context --installer uv -E idn --check").status == 0
+    assert poetry_cli(root, "docker build-context --installer uv -E idn").status == 0
+    assert (root / DEFAULT_STUB_DIR / "requirements.txt").read_text() == requirements
+
+
+def test_the_installer_comes_from_the_table_for_both_commands(project, poetry_cli) -> None:
+    root = project("classic")
+    set_in_pyproject(root, "[tool.poetry]", '[tool.poetry-plugin-docker]\ninstaller = "uv"\n\n[tool.poetry]')
+    assert poetry_cli(root, "docker build-context").status == 0
+    assert "six==" in (root / DEFAULT_STUB_DIR / "requirements.txt").read_text()
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    text = (root / "Dockerfile").read_text()
+    assert "uv pip install --python /app/.venv/bin/python --require-hashes --no-deps -r /app/requirements.txt" in text
+    # No Poetry in the builder: no stage of it, no install of it, no `poetry` command run.
+    assert "'poetry==" not in text and "FROM poetry AS" not in text
+    assert not [line for line in text.splitlines() if line.lstrip("&| ").startswith(("RUN poetry", "poetry "))]
+
+
+def test_a_missing_requirements_file_is_warned_about(project, poetry_cli) -> None:
+    root = project("classic")
+    assert poetry_cli(root, "docker build-context").status == 0
+    run = poetry_cli(root, "docker dockerfile --installer uv")
+    assert run.status == 0, run.error
+    assert "has no requirements.txt" in run.output and "build-context --installer uv" in run.output
+
+
+@pytest.mark.parametrize(
+    ("fixture", "options", "fragments"),
+    [
+        ("monorepo/services/api", "--installer uv", ("core", "is a path dependency", "--installer poetry")),
+        ("example", "--installer uv --stub-stage", ("--stub-stage", "drop one of them")),
+        ("explicit-source", "--installer uv --secret-source internal", ("BuildKit secrets", "--installer poetry")),
+        ("classic", "--installer pip", ("--installer pip is not an installer", "poetry or uv")),
+    ],
+)
+def test_what_uv_cannot_do_is_one_line(project, poetry_cli, fixture, options, fragments) -> None:
+    root = project(fixture)
+    assert_one_line_error(poetry_cli(root, f"docker dockerfile {options}"), *fragments)
+    assert not (root / "Dockerfile").exists()
+
+
+def test_build_context_refuses_what_uv_cannot_install(project, poetry_cli) -> None:
+    root = project("monorepo/services/api")
+    assert_one_line_error(poetry_cli(root, "docker build-context --installer uv"), "is a path dependency")
+    assert not (root / DEFAULT_STUB_DIR).exists()
