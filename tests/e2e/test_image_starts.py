@@ -21,7 +21,8 @@ from imagebuild import DOCKERFILE_OPTIONS, Project
 
 pytestmark = pytest.mark.docker
 
-CHECK_STEP = "python /tmp/check-venv.py"
+# The runtime stage's self-check (the deps stage's `check-venv.py --runtime-packages` is another step).
+CHECK_STEP = "target=/tmp     python /tmp/check-venv.py"
 
 
 def _failed_build(app: Project, extra: list[str] = ()) -> str:  # type: ignore[assignment]
