@@ -1,7 +1,8 @@
-"""Three Dockerfiles for the same project, built with the real Docker engine, interleaved.
+"""Four Dockerfiles for the same project, built with the real Docker engine, interleaved.
 
 1. naive (`COPY . .` then `poetry install`), 2. the best hand-written one of the
-well-known articles, 3. ours (`poetry docker dockerfile`), for the bundled FastAPI
+well-known articles, 3. ours (`poetry docker dockerfile`), 4. ours with `--installer uv`
+(the dependencies in 15 layers), for the bundled FastAPI
 example and a heavy scientific service: cold build, no-change rebuild, rebuilds after a
 one-line code change, `poetry version patch` (warm, and with BuildKit's cache mounts
 emptied as on a CI runner), a dev-only and a main dependency bump; image sizes; the

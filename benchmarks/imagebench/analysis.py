@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-DOCKERFILES = ("naive", "handwritten", "ours")
+DOCKERFILES = ("naive", "handwritten", "ours", "uv")
 DOCKERFILE_LABELS = {
     "naive": "1 naive",
     "handwritten": "2 hand-written",
     "ours": "3 ours",
+    "uv": "4 ours, --installer uv",
 }
 # The build scenarios, in the order they run for each project.
 SCENARIOS = ("cold", "nochange", "code", "bump", "bump_ci", "dev", "main")
@@ -302,6 +303,62 @@ def evaluate_targets(results: Mapping, heavy: str = "science") -> list[Target]:
             f"{project}: our cold build <= 1.1 x Dockerfile 2's",
             _with_docker_alone(f"ours / Dockerfile 2 = {_fmt_ratio(value)}", docker),
             check(value, lambda v: v <= 1.1)))
+    targets += _layer_targets(results, projects, heavy, both, check)
+    return targets
+
+
+def _layer_targets(results: Mapping, projects: list[str], heavy: str, both, check) -> list[Target]:  # type: ignore[no-untyped-def]
+    """Issue 10's goals: the one-package main-dependency change, and cold builds, with `--installer uv`."""
+    targets: list[Target] = []
+
+    def release_main(project: str, dockerfile: str) -> Mapping:
+        return ((results["projects"][project].get("release_main") or {}).get(dockerfile)) or {}
+
+    for project in projects:
+        added = release_main(project, "uv").get("bytes_added")
+        need = 5 * MB
+        targets.append(Target(
+            f"{project}: bytes a one-package main-dependency change adds to the uv image < 5 MB",
+            f"{_fmt_bytes(added)} (ours with Poetry: {_fmt_bytes(release_main(project, 'ours').get('bytes_added'))})",
+            check(added, lambda v, need=need: v < need)))
+    for project in projects:
+        uv, today = release_main(project, "uv").get("pull_bytes"), release_main(project, "ours").get("pull_bytes")
+        share = ratio(uv, today)
+        targets.append(Target(
+            f"{project}: after that change a deploy host pulls < 10 % of what ours with Poetry makes it pull",
+            f"{_fmt_bytes(uv)} against {_fmt_bytes(today)} = "
+            + ("-" if share is None else f"{100 * share:.1f} %"),
+            check(share, lambda v: v < 0.10)))
+    for project in projects:
+        value, docker = both((project, "main", "uv"), (project, "main", "handwritten"))
+        targets.append(Target(
+            f"{project}: the uv image's rebuild after that change <= 0.5 x Dockerfile 2's",
+            _with_docker_alone(f"uv / Dockerfile 2 = {_fmt_ratio(value)}", docker),
+            check(value, lambda v: v <= 0.5)))
+    for project in projects:
+        value, docker = both((project, "cold", "uv"), (project, "cold", "handwritten"))
+        targets.append(Target(
+            f"{project}: the uv image's cold build <= 0.5 x Dockerfile 2's",
+            _with_docker_alone(f"uv / Dockerfile 2 = {_fmt_ratio(value)}", docker),
+            check(value, lambda v: v <= 0.5)))
+    for project in projects:
+        value, docker = both((project, "bump", "uv"), (project, "code", "uv"))
+        targets.append(Target(
+            f"{project}: the uv image's version-bump rebuild <= 1.2 x its rebuild after a code change",
+            _with_docker_alone(_fmt_ratio(value), docker), check(value, lambda v: v <= 1.2)))
+    for project in projects:
+        added = ((results["projects"][project].get("release") or {}).get("uv") or {}).get("bytes_added")
+        targets.append(Target(
+            f"{project}: bytes a version bump adds to the uv image < 1 MB",
+            _fmt_bytes(added), check(added, lambda v: v < MB)))
+    for project in projects:
+        sizes = (results["projects"][project].get("sizes") or {}).get("uv") or {}
+        extra = None
+        if sizes.get("image") is not None and sizes.get("base") is not None and sizes.get("venv") is not None:
+            extra = sizes["image"] - sizes["base"] - sizes["venv"]
+        targets.append(Target(
+            f"{project}: the uv runtime image <= base image + the venv (its 15 layers) + 2 MB",
+            f"image - base - venv = {_fmt_bytes(extra)}", check(extra, lambda v: v <= 2 * MB)))
     return targets
 
 

@@ -37,8 +37,14 @@ OURS_OPTIONS = (
     "--python", "3.11", "--syntax", "none",
     "--builder-plugin", "poetry-plugin-pypi-mirror", "--build-arg", "POETRY_PYPI_MIRROR_URL",
 )
-BASE_IMAGES = {"naive": "python:3.11", "handwritten": "python:3.11-slim", "ours": "python:3.11-slim"}
+BASE_IMAGES = {"naive": "python:3.11", "handwritten": "python:3.11-slim", "ours": "python:3.11-slim",
+               "uv": "python:3.11-slim"}
 VENV_LAYER = "COPY /app/.venv /app/.venv"
+# With --installer uv, the virtualenv is 15 layers, each copied like this.
+UV_VENV_LAYER = "COPY /app/.venv/ /app/.venv/"
+# The uv tree keeps its installer in the table, so that `poetry docker build` writes the layer files.
+UV_TABLE = '\n[tool.poetry-plugin-docker]\ninstaller = "uv"\n'
+OURS = ("ours", "uv")
 
 
 @dataclass(frozen=True)
@@ -96,20 +102,20 @@ METHOD = [
     "images copied in with `docker save | docker load`), so no earlier run's BuildKit cache "
     "and no other build on the machine shares its cache or solver state (on the machine's "
     "shared dockerd, concurrent builds of identical steps made cached steps re-run).",
-    "Each project is copied three times into a temporary directory (one tree per Dockerfile, "
+    "Each project is copied four times into a temporary directory (one tree per Dockerfile, "
     "each a git repository so that `REVISION` is a real commit); the repository's own copies "
     "are never touched.",
-    "Scenarios run in the order of the build table; within a scenario the three Dockerfiles "
+    "Scenarios run in the order of the build table; within a scenario the four Dockerfiles "
     "build one after the other, starting with a different one in each scenario. Every change "
     "(a line appended to the package's `__init__.py`, `poetry version patch`, a dev or main pin "
     "moved followed by one `poetry lock` whose `pyproject.toml` and `poetry.lock` are copied to "
-    "the three trees) is committed in each tree before the builds.",
+    "the four trees) is committed in each tree before the builds.",
     "Cold builds use `--no-cache` after `docker builder prune -f --filter type=exec.cachemount` "
     "(BuildKit's cache mounts emptied). The CI-runner row empties the cache mounts the same way "
     "before each build but keeps the layer cache, as a runner restoring a registry layer cache "
     "would.",
     "Times are wall-clock seconds of what a release or CI job runs to get an image tagged "
-    "with its version, the same way for all three, so that each side pays Poetry's start-up "
+    "with its version, the same way for all four, so that each side pays Poetry's start-up "
     "once. Dockerfiles 1 and 2: `poetry version -s` (the version for the tag and the `VERSION` "
     "build argument), then `docker build --network=host --progress=plain -t NAME:<version> "
     "--build-arg VERSION=<version> --build-arg POETRY_PYPI_MIRROR_URL --build-arg ENTRY=… .` "
@@ -242,7 +248,10 @@ class Bench:
             tree = self.work / spec.key / dockerfile / spec.source.name
             shutil.copytree(spec.source, tree, ignore=ignore)
             self.mark_lock(tree)
-            if dockerfile == "ours":
+            if dockerfile == "uv":
+                with (tree / "pyproject.toml").open("a") as pyproject:
+                    pyproject.write(UV_TABLE)
+            if dockerfile in OURS:
                 self.poetry_run(tree, "docker", "dockerfile", *OURS_OPTIONS)
             else:
                 shutil.copy(BENCH / "dockerfiles" / f"{dockerfile}.Dockerfile", tree / "Dockerfile")
@@ -271,10 +280,13 @@ class Bench:
             pyproject.write_text(text.replace(old, new))
             self.poetry_run(source, "lock")
             self.mark_lock(source)
-            for tree in trees.values():
+            for dockerfile, tree in trees.items():
                 if tree != source:
                     for name in ("pyproject.toml", "poetry.lock"):
                         shutil.copy(source / name, tree / name)
+                if dockerfile == "uv":
+                    with (tree / "pyproject.toml").open("a") as pyproject:
+                        pyproject.write(UV_TABLE)
         else:
             return
         for tree in trees.values():
@@ -296,7 +308,7 @@ class Bench:
         if file != "Dockerfile":
             docker_args += ["-f", file]
         log = f"{spec.key}-{scenario}-{dockerfile}{variant}.log"
-        if dockerfile == "ours":
+        if dockerfile in OURS:
             record = self._build_ours(tree, name, docker_args, log)
         else:
             record = self._build_reference(spec, dockerfile, tree, name, docker_args, log)
@@ -388,11 +400,12 @@ class Bench:
                                 f"not start: {str(error).splitlines()[0]})")
             self.say(f"deploy dockerd unavailable, measuring blob downloads instead: {error}")
 
-    def release(self, spec: ProjectSpec, builds: dict, shift: int) -> dict:
+    def release(self, spec: ProjectSpec, builds: dict, shift: int, before: str = "code", after: str = "bump") -> dict:
+        """Push the `after` image next to the `before` one, and pull it on a host that has `before`."""
         assert self.registry is not None
         out: dict = {}
         for dockerfile in rotated(DOCKERFILES, shift):
-            previous, new = builds["code"][dockerfile], builds["bump"][dockerfile]
+            previous, new = builds[before][dockerfile], builds[after][dockerfile]
             old_layers = [diff_id for diff_id, _ in self.engine.layers(previous["image"])]
             diff = layer_diff(old_layers, self.engine.layers(new["image"]))
             repository = f"{self.prefix}/{spec.key}-{dockerfile}"
@@ -439,7 +452,8 @@ class Bench:
                 "image": self.engine.image_size(image),
                 "base": self.engine.image_size(base),
                 "base_image": base,
-                "venv": self.engine.history_size(image, VENV_LAYER),
+                "venv": (self.engine.history_sizes(image, UV_VENV_LAYER) if dockerfile == "uv"
+                         else self.engine.history_size(image, VENV_LAYER)),
             }
         return out
 
@@ -476,7 +490,7 @@ class Bench:
     # ------------------------------------------------------------------ the run
 
     def project(self, spec: ProjectSpec, compile_available: bool) -> dict:
-        self.say(f"== {spec.key}: setting up three trees in {self.work / spec.key}")
+        self.say(f"== {spec.key}: setting up four trees in {self.work / spec.key}")
         trees = self.setup(spec)
         builds: dict = {}
         result: dict = {
@@ -497,6 +511,8 @@ class Bench:
             if scenario == "bump":
                 result["release"] = self.release(spec, builds, shift)
                 result["sizes"] = self.sizes(builds)
+            if scenario == "main":
+                result["release_main"] = self.release(spec, builds, shift, before="dev", after="main")
             if scenario == "bump_ci":
                 for dockerfile in DOCKERFILES:
                     old = [d for d, _ in self.engine.layers(builds["bump"][dockerfile]["image"])]

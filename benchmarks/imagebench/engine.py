@@ -124,6 +124,13 @@ class Engine:
                 return int(size)
         return None
 
+    def history_sizes(self, image: str, created_by_contains: str) -> int | None:
+        """The sum of the sizes of every history entry that matches (the uv image's 15 layers)."""
+        out = self("history", "--no-trunc", "--human=false", "--format", "{{.Size}}\t{{.CreatedBy}}", image).stdout
+        sizes = [int(size) for size, _, created_by in (line.partition("\t") for line in out.splitlines())
+                 if created_by_contains in created_by]
+        return sum(sizes) if sizes else None
+
     def layers(self, image: str) -> list[tuple[str, int]]:
         """(diff ID, uncompressed size) of each layer of a local image, bottom first.
 

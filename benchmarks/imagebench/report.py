@@ -64,7 +64,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
     machine = results.get("machine", {})
     lines: list[str] = []
     add = lines.append
-    add("# Benchmarks: three Dockerfiles for the same project")
+    add("# Benchmarks: four Dockerfiles for the same project")
     add("")
     add(
         f"Written by `{results.get('command', 'poetry run python benchmarks/run.py')}` "
@@ -88,10 +88,10 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         add(f"**Engine:** every build, push and image measurement ran on {results['engine']}.")
         add("")
     add("Timings on 2 cores are noisy: compare the columns of one run (ratios), not seconds "
-        "across runs. Within each scenario the three Dockerfiles build one after the other, "
+        "across runs. Within each scenario the four Dockerfiles build one after the other, "
         "in an order that rotates from one scenario to the next.")
     add("")
-    add("## The three Dockerfiles")
+    add("## The four Dockerfiles")
     add("")
     add("1. **naive** ([`benchmarks/dockerfiles/naive.Dockerfile`](../benchmarks/dockerfiles/naive.Dockerfile)): "
         "one stage on `python:3.11`, `COPY . .`, then `poetry install --without dev` into the "
@@ -109,6 +109,11 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         "poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL`, built with the release "
         "command `poetry docker build --tag NAME -- --network=host --progress=plain`, which "
         "writes the stub and then runs `docker build`.")
+    add("4. **ours, `--installer uv`**: the same, with `installer = \"uv\"` in "
+        "`[tool.poetry-plugin-docker]`: uv instead of Poetry in the builder, the dependencies in "
+        "15 layers from the stub's hashed requirements files (Poetry's export of the stub lock), "
+        "the wheel built with `uv build`. Poetry is not installed in its builder at all: pip and "
+        "uv need no mirror plugin on this machine (they speak the simple API the index serves).")
     add("")
     add("Every build below is timed as the job a release or CI pipeline runs to get an image "
         "tagged with its version, so each side pays Poetry's start-up once: for 1 and 2 "
@@ -116,7 +121,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         "…`; for ours the whole `poetry docker build` command. The `docker build` part alone is "
         "given beside it, and in parentheses in the targets table.")
     add("")
-    add("The one concession all three make to this machine: Poetry reaches the package index only "
+    add("The one concession 1, 2 and 3 make to this machine: Poetry reaches the package index only "
         "through `poetry-plugin-pypi-mirror`, so each Dockerfile pip-installs `poetry==2.5.1 "
         "poetry-plugin-pypi-mirror`, declares `ARG POETRY_PYPI_MIRROR_URL` before `poetry "
         "install`, and every build passes `--build-arg POETRY_PYPI_MIRROR_URL`. Nothing else "
@@ -157,9 +162,9 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
             "docker (start-up, the stub, `git rev-parse`).")
         add("")
         header = " | ".join(DOCKERFILE_LABELS[d] for d in DOCKERFILES)
-        add(f"| scenario | {header} | 2 / 3 (> 1: ours faster) | `docker build` alone: 1 · 2 · 3 (2 / 3) "
-            "| Poetry's part: 1 · 2 · 3 |")
-        add("| --- | --- | --- | --- | --- | --- | --- |")
+        add(f"| scenario | {header} | 2 / 3 (> 1: ours faster) | `docker build` alone: 1 · 2 · 3 · 4 (2 / 3) "
+            "| Poetry's part: 1 · 2 · 3 · 4 |")
+        add("| --- | --- | --- | --- | --- | --- | --- | --- |")
         builds = project.get("builds", {})
         for scenario in SCENARIOS:
             row = builds.get(scenario)
@@ -179,7 +184,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         if bumps:
             add(f"Dev-only bump: {bumps.get('dev', '?')}. Main bump: {bumps.get('main', '?')}. "
                 "Each is one edit of `pyproject.toml` and one `poetry lock`, whose lock is copied "
-                "to all three trees.")
+                "to all four trees.")
             add("")
 
         release = project.get("release", {})
@@ -187,7 +192,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         add("The release (the image after `poetry version patch` against the one before it):")
         add("")
         add(f"| | {header} |")
-        add("| --- | --- | --- | --- |")
+        add("| --- | --- | --- | --- | --- |")
 
         def row(label: str, cell) -> None:  # type: ignore[no-untyped-def]
             add(f"| {label} | " + " | ".join(cell(d) for d in DOCKERFILES) + " |")
@@ -210,10 +215,29 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         row("CI-runner bump (cache mounts emptied): layers changed", lambda d: layers(d, "ci_layers"))
         row("CI-runner bump: bytes added", lambda d: _b(rel(d).get("ci_bytes_added")))
         add("")
+        main_release = project.get("release_main", {})
+        if main_release:
+            add(f"The main dependency bump ({bumps.get('main', '?')}), released: the image after it against "
+                "the one before it (the dev-only bump's):")
+            add("")
+            add(f"| | {header} |")
+            add("| --- | --- | --- | --- | --- |")
+
+            def main(d: str, release: Mapping = main_release) -> Mapping:
+                return release.get(d) or {}
+
+            row("layers whose digest changed", lambda d: "–" if not main(d).get("layers") else
+                f"{main(d)['layers']['changed']} of {main(d)['layers']['total']}")
+            row("**bytes the change adds** (those layers, uncompressed)", lambda d: _b(main(d).get("bytes_added")))
+            row("push: time", lambda d: _s(main(d).get("push_seconds")))
+            row("push: bytes uploaded (compressed)", lambda d: _b(main(d).get("push_bytes")))
+            row("deploy host pull, previous release present: time", lambda d: _s(main(d).get("pull_seconds")))
+            row("**pull: bytes downloaded** (compressed)", lambda d: _b(main(d).get("pull_bytes")))
+            add("")
         add("Sizes (as `docker images` counts them, uncompressed):")
         add("")
         add(f"| | {header} |")
-        add("| --- | --- | --- | --- |")
+        add("| --- | --- | --- | --- | --- |")
 
         def size(d: str, key: str, sizes: Mapping = sizes) -> float | None:
             return (sizes.get(d) or {}).get(key)
@@ -224,7 +248,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         row("runtime image", lambda d: _b(size(d, "image")))
         row("base image", lambda d: f"{_b(size(d, 'base'))} (`{base_image(d)}`)")
         row("image − base", lambda d: _b(None if size(d, "image") is None else size(d, "image") - size(d, "base")))
-        row("the virtualenv layer (`/app/.venv`)", lambda d: _b(size(d, "venv")))
+        row("the virtualenv layer (`/app/.venv`; 4: its 15 layers)", lambda d: _b(size(d, "venv")))
         row("image − base − virtualenv", lambda d: _b(
             None if size(d, "venv") is None else size(d, "image") - size(d, "base") - size(d, "venv")))
         add("")
@@ -265,18 +289,18 @@ def render_chart(results: Mapping, path: Path) -> None:
     plain = FuncFormatter(lambda value, _: f"{value:g}")
 
     projects = list(results.get("projects", {}).items())
-    colours = {"naive": "#bbbbbb", "handwritten": "#e39d4f", "ours": "#2f6db5"}
+    colours = {"naive": "#bbbbbb", "handwritten": "#e39d4f", "ours": "#2f6db5", "uv": "#3a9d5d"}
     fig, axes = plt.subplots(1, len(projects) + 1, figsize=(6.5 * len(projects) + 4.5, 5.2),
                              gridspec_kw={"width_ratios": [3] * len(projects) + [1.6]})
     if not isinstance(axes, (list, tuple)):
         axes = list(axes)
-    width = 0.27
+    width = 0.2
     for axis, (key, project) in zip(axes, projects):
         builds = project.get("builds", {})
         scenarios = [s for s in SCENARIOS if s in builds]
         for i, dockerfile in enumerate(DOCKERFILES):
             values = [(builds[s].get(dockerfile) or {}).get("seconds") or 0 for s in scenarios]
-            xs = [x + (i - 1) * width for x in range(len(scenarios))]
+            xs = [x + (i - 1.5) * width for x in range(len(scenarios))]
             axis.bar(xs, values, width, label=DOCKERFILE_LABELS[dockerfile], color=colours[dockerfile])
         axis.set_yscale("log")
         axis.set_xticks(range(len(scenarios)))
@@ -290,7 +314,7 @@ def render_chart(results: Mapping, path: Path) -> None:
     for i, dockerfile in enumerate(DOCKERFILES):
         values = [max(((p.get("release") or {}).get(dockerfile) or {}).get("bytes_added") or 1, 1) / 1e6
                   for _, p in projects]
-        xs = [x + (i - 1) * width for x in range(len(projects))]
+        xs = [x + (i - 1.5) * width for x in range(len(projects))]
         axis.bar(xs, values, width, color=colours[dockerfile], label=DOCKERFILE_LABELS[dockerfile])
     axis.set_yscale("log")
     axis.set_xticks(range(len(projects)))

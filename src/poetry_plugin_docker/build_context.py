@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from poetry_plugin_docker import values
-from poetry_plugin_docker.export import REQUIREMENTS, hashed_requirements
+from poetry_plugin_docker.export import layer_requirements
 from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
 from poetry_plugin_docker.path_dependencies import (
@@ -107,7 +107,7 @@ def write_build_context(
     dependencies = stub.dependencies
     files = stub_files(project, stub)
     if values.installer("--installer", installer) == "uv":  # what the uv installer installs, from the stub
-        files[REQUIREMENTS] = hashed_requirements(stub, installed_selection(selection, project.has_main_group))
+        files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group)))
     shown = shown_path(output, project.root) + "/"
     stale = stale_copies(output, files, dependency_dirs_in_stub(project.root, dependencies))
     if check:

@@ -28,8 +28,8 @@ from poetry_plugin_docker import values
 from poetry_plugin_docker.build_context import Stub, describe_selection, plan_stub
 from poetry_plugin_docker.dockerignore import render_dockerignore
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.export import REQUIREMENTS
 from poetry_plugin_docker.files import differing_files, shown, write_files_atomically
+from poetry_plugin_docker.layers import LAYER_NAMES, LAYERS_DIR
 from poetry_plugin_docker.plan import DockerfileOptions, DockerfilePlan, plan_dockerfile
 from poetry_plugin_docker.render import GENERATED_MARKER, render_dockerfile
 from poetry_plugin_docker.result import Result
@@ -134,9 +134,10 @@ def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfileP
     project_in_stub = project.root / plan.stub_dir / plan.stub_project_dir
     if not (project_in_stub / STUB_LOCK).exists():
         return f" Run `poetry docker build-context` to write the stub it copies ({plan.stub_dir}/)."
-    if plan.installer == "uv" and not (project.root / plan.stub_dir / REQUIREMENTS).exists():
+    layer_file = project.root / plan.stub_dir / LAYERS_DIR / f"{LAYER_NAMES[0]}.txt"
+    if plan.installer == "uv" and not layer_file.exists():
         return (
-            f" Warning: {plan.stub_dir}/ has no {REQUIREMENTS}, which --installer uv installs; run "
+            f" Warning: {plan.stub_dir}/ has no {LAYERS_DIR}/, the requirements --installer uv installs; run "
             "`poetry docker build-context --installer uv`, or keep installer = \"uv\" in [tool.poetry-plugin-docker]."
         )
     if differing_files(project_in_stub, {STUB_PYPROJECT: stub.pyproject_text, STUB_LOCK: stub.lock}):

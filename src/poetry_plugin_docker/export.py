@@ -1,9 +1,10 @@
-"""The stub lock as the hashed requirements file that `--installer uv` installs.
+"""The stub lock as the hashed requirements files that `--installer uv` installs, one per layer.
 
-Poetry's own export rules (poetry-plugin-export's `Exporter`) write it from the stub
-itself (its pyproject and lock, nothing else), so it is byte-stable across releases
-like the stub. Every line pins a version and carries the lock's hashes, and uv installs
-it with `--require-hashes --no-deps`: exactly the locked set, no resolution in the build.
+Poetry's own export rules (poetry-plugin-export's `Exporter`) write the requirements from
+the stub itself (its pyproject and lock, nothing else), so they are byte-stable across
+releases like the stub. Every line pins a version and carries the lock's hashes, and uv
+installs them with `--require-hashes --no-deps`: exactly the locked set, no resolution in
+the build. layers.py splits them into the image's dependency layers.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from cleo.io.null_io import NullIO
 from packaging.utils import canonicalize_name
 
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.layers import LAYERS_DIR, split_requirements
 from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.build_context import Stub
     from poetry_plugin_docker.selection import Selection
 
-REQUIREMENTS = "requirements.txt"
 HEADER = (
-    "# Written by `poetry docker build-context --installer uv` from the stub's poetry.lock\n"
-    "# (Poetry's export, with hashes); `uv pip install --require-hashes --no-deps` installs it.\n"
+    "# Dependency layer {layer}, written by `poetry docker build-context --installer uv` from the stub's\n"
+    "# poetry.lock (Poetry's export, with hashes); `uv pip install --require-hashes --no-deps` installs it.\n"
 )
 # Lock sources that a hashed requirements file cannot carry: uv refuses them with --require-hashes.
 _DIRECT_SOURCES = {"git": "a git", "directory": "a path", "file": "a local file", "url": "a direct URL"}
@@ -43,8 +44,14 @@ def unexportable(lock_data: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def hashed_requirements(stub: Stub, selection: Selection | None) -> bytes:
-    """requirements.txt for this stub and selection (None: nothing to install)."""
+def layer_requirements(stub: Stub, selection: Selection | None) -> dict[str, bytes]:
+    """The requirements file of each dependency layer, by path in the stub directory, for this
+    stub and selection (None: nothing to install, every file empty)."""
+    files = split_requirements(_export(stub, selection), stub.lock_data, HEADER)
+    return {f"{LAYERS_DIR}/{layer}.txt": text.encode("utf-8") for layer, text in files.items()}
+
+
+def _export(stub: Stub, selection: Selection | None) -> str:
     problem = unexportable(stub.lock_data)
     if problem:
         name, why = problem
@@ -53,7 +60,7 @@ def hashed_requirements(stub: Stub, selection: Selection | None) -> bytes:
             "hold. Use --installer poetry."
         )
     if selection is None:
-        return HEADER.encode("utf-8")
+        return ""
     # Imported here: Poetry's factory and the exporter load only when uv is the installer.
     from poetry.factory import Factory
     from poetry_plugin_export.exporter import Exporter  # type: ignore[import-untyped]  # no py.typed marker
@@ -70,7 +77,7 @@ def hashed_requirements(stub: Stub, selection: Selection | None) -> bytes:
         )
         output = BufferedIO()
         exporter.export(Exporter.FORMAT_REQUIREMENTS_TXT, Path(directory), output)
-    return (HEADER + output.fetch_output()).encode("utf-8")
+    return str(output.fetch_output())
 
 
 def _extras(poetry: Any, selection: Selection) -> list[Any]:

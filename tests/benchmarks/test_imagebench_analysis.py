@@ -151,29 +151,39 @@ RESULTS = {
     "projects": {
         "fastapi": {
             "builds": {
-                "cold": {"handwritten": _build(60), "ours": _build(63)},
-                "code": {"ours": _build(5.0)},
-                "bump": {"handwritten": _build(20), "ours": _build(5.5)},
+                "cold": {"handwritten": _build(60), "ours": _build(63), "uv": _build(25)},
+                "code": {"ours": _build(5.0), "uv": _build(4.0)},
+                "bump": {"handwritten": _build(20), "ours": _build(5.5), "uv": _build(4.2)},
                 "bump_ci": {"handwritten": _build(40), "ours": _build(5.6)},
+                "main": {"handwritten": _build(10), "uv": _build(3.0)},
             },
             "release": {
                 "handwritten": {"release_job_seconds": 30},
                 "ours": {"bytes_added": 6000, "release_job_seconds": 6},
+                "uv": {"bytes_added": 7000},
             },
-            "sizes": {"ours": {"image": 210 * MB, "base": 191 * MB, "venv": 18 * MB}},
+            "release_main": {"ours": {"bytes_added": 18 * MB, "pull_bytes": 6 * MB},
+                             "uv": {"bytes_added": 1 * MB, "pull_bytes": 0.3 * MB}},
+            "sizes": {"ours": {"image": 210 * MB, "base": 191 * MB, "venv": 18 * MB},
+                      "uv": {"image": 210 * MB, "base": 191 * MB, "venv": 18.5 * MB}},
         },
         "science": {
             "builds": {
-                "cold": {"handwritten": _build(100), "ours": _build(105)},
-                "code": {"ours": _build(6.0)},
-                "bump": {"handwritten": _build(30), "ours": _build(6.5)},
+                "cold": {"handwritten": _build(100), "ours": _build(105), "uv": _build(40)},
+                "code": {"ours": _build(6.0), "uv": _build(5.0)},
+                "bump": {"handwritten": _build(30), "ours": _build(6.5), "uv": _build(5.1)},
                 "bump_ci": {"handwritten": _build(90), "ours": _build(6.4)},
+                "main": {"handwritten": _build(12), "uv": _build(4.0)},
             },
             "release": {
                 "handwritten": {"release_job_seconds": 60},
                 "ours": {"bytes_added": 9000, "release_job_seconds": 8},
+                "uv": {"bytes_added": 9500},
             },
-            "sizes": {"ours": {"image": 500 * MB, "base": 191 * MB, "venv": 308.5 * MB}},
+            "release_main": {"ours": {"bytes_added": 228 * MB, "pull_bytes": 66 * MB},
+                             "uv": {"bytes_added": 0.2 * MB, "pull_bytes": 2 * MB}},
+            "sizes": {"ours": {"image": 500 * MB, "base": 191 * MB, "venv": 308.5 * MB},
+                      "uv": {"image": 500 * MB, "base": 191 * MB, "venv": 308.6 * MB}},
         },
     }
 }
@@ -181,7 +191,7 @@ RESULTS = {
 
 def test_every_target_met() -> None:
     targets = evaluate_targets(RESULTS)
-    assert len(targets) == 13
+    assert len(targets) == 27
     assert all(t.met for t in targets), [t for t in targets if not t.met]
 
 

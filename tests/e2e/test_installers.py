@@ -8,10 +8,13 @@ the project, and the uv one goes without.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import tarfile
 
 import pytest
+from helpers import set_in_pyproject
 from imagebuild import DOCKERFILE_OPTIONS, Project
 from installed_set import LISTING
 
@@ -56,3 +59,58 @@ def test_uv_installs_the_set_poetry_installs(project, docker, fixture, options) 
     finally:
         app.remove_images()
 
+
+
+def _uv_build(app: Project, extra: list[str] = ()) -> str:  # type: ignore[assignment]
+    app.poetry("docker", "build-context", "--installer", "uv")
+    app.poetry("docker", "dockerfile", "--force", *DOCKERFILE_OPTIONS, "--installer", "uv")
+    return app.build(list(extra), prepare=False).tag
+
+
+def test_a_dependency_update_changes_its_own_layer_only(project, docker) -> None:
+    # Goal 1 of issue 10 on the FastAPI example: one main dependency changed and re-locked.
+    app = Project(project("example"), docker, "uv-layers")
+    try:
+        before = _uv_build(app)
+        set_in_pyproject(app.root, 'uvicorn = ">=0.29"', 'uvicorn = "==0.38.0"')
+        app.poetry("lock")
+        after = _uv_build(app)
+        old, new = app.layers(before), app.layers(after)
+        assert len(old) == len(new)
+        changed = [index for index, (a, b) in enumerate(zip(old, new)) if a != b]
+        saved = _saved_layers(app, after)
+        # Of the dependency layers, uvicorn's alone: the later ones are copied again, byte-identical (the
+        # same digests). After them, the project's layer (pyproject.toml changed) and the self-check's.
+        assert [index for index in changed if saved[index][1]] == [changed[0]], (changed, saved)
+        assert sum(saved[index][0] for index in changed) < 5_000_000, [saved[index] for index in changed]
+        assert app.python(after, "import uvicorn; print(uvicorn.__version__)") == "0.38.0"
+    finally:
+        app.remove_images()
+
+
+def test_the_same_lock_gives_the_same_dependency_layers(project, docker) -> None:
+    # Two builds without the layer cache: every dependency layer has the same digest.
+    app = Project(project("example"), docker, "uv-reproducible")
+    try:
+        first, second = _uv_build(app, ["--no-cache"]), _uv_build(app, ["--no-cache"])
+        one, two = app.layers(first), app.layers(second)
+        saved = _saved_layers(app, second)
+        dependency_layers = [index for index, (_, is_dependency) in enumerate(saved) if is_dependency]
+        assert len(dependency_layers) == 15 and len(one) == len(two)
+        assert [one[i] for i in dependency_layers] == [two[i] for i in dependency_layers]
+        assert len({one[i] for i in dependency_layers}) > 3  # real layers, not 15 empty ones
+    finally:
+        app.remove_images()
+
+
+def _saved_layers(app: Project, tag: str) -> list[tuple[int, bool]]:
+    """Each layer in RootFS order, from `docker save` (its manifest lists them in order): its tar's size,
+    and whether it is one of the dependency layers (each carries the virtualenv's pyvenv.cfg)."""
+    saved = subprocess.run([app.docker, "save", tag], capture_output=True, check=True).stdout
+    layers = []
+    with tarfile.open(fileobj=io.BytesIO(saved)) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for name in manifest[0]["Layers"]:
+            with tarfile.open(fileobj=archive.extractfile(name)) as layer:  # type: ignore[arg-type]
+                layers.append((archive.getmember(name).size, "app/.venv/pyvenv.cfg" in layer.getnames()))
+    return layers
