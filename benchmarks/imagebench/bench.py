@@ -400,12 +400,13 @@ class Bench:
                                 f"not start: {str(error).splitlines()[0]})")
             self.say(f"deploy dockerd unavailable, measuring blob downloads instead: {error}")
 
-    def release(self, spec: ProjectSpec, builds: dict, shift: int, before: str = "code", after: str = "bump") -> dict:
-        """Push the `after` image next to the `before` one, and pull it on a host that has `before`."""
+    def release(self, spec: ProjectSpec, builds: dict, shift: int,
+                previous_scenario: str = "code", new_scenario: str = "bump") -> dict:
+        """Push the new scenario's image next to the previous one's, and pull it on a host that has that one."""
         assert self.registry is not None
         out: dict = {}
         for dockerfile in rotated(DOCKERFILES, shift):
-            previous, new = builds[before][dockerfile], builds[after][dockerfile]
+            previous, new = builds[previous_scenario][dockerfile], builds[new_scenario][dockerfile]
             old_layers = [diff_id for diff_id, _ in self.engine.layers(previous["image"])]
             diff = layer_diff(old_layers, self.engine.layers(new["image"]))
             repository = f"{self.prefix}/{spec.key}-{dockerfile}"
@@ -512,7 +513,7 @@ class Bench:
                 result["release"] = self.release(spec, builds, shift)
                 result["sizes"] = self.sizes(builds)
             if scenario == "main":
-                result["release_main"] = self.release(spec, builds, shift, before="dev", after="main")
+                result["release_main"] = self.release(spec, builds, shift, previous_scenario="dev", new_scenario="main")
             if scenario == "bump_ci":
                 for dockerfile in DOCKERFILES:
                     old = [d for d, _ in self.engine.layers(builds["bump"][dockerfile]["image"])]
