@@ -4,7 +4,7 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Callable
 
 import pytest
-from helpers import EXAMPLE, FIXTURES, copy_project, relock
+from helpers import EXAMPLE, FIXTURES, SCIENCE, copy_project, relock
 
 from poetry_plugin_docker.toml import tomllib
 
@@ -19,10 +19,11 @@ POETRY_HASHES_DEPENDENCY_GROUPS = tuple(int(part) for part in version("poetry").
 
 @pytest.fixture
 def project(tmp_path: Path) -> Callable[[str], Path]:
-    """Copy a fixture project (or "example", the bundled example) into tmp_path."""
+    """Copy a fixture project (or "example", the bundled example; "science", the heavy benchmark
+    project) into tmp_path."""
 
     def make(name: str) -> Path:
-        source = EXAMPLE if name == "example" else FIXTURES / name
+        source = {"example": EXAMPLE, "science": SCIENCE}.get(name, FIXTURES / name)
         root = copy_project(source, tmp_path / name.replace("/", "-"))
         pyproject = tomllib.loads((root / "pyproject.toml").read_text())
         if not POETRY_HASHES_DEPENDENCY_GROUPS and "dependency-groups" in pyproject:

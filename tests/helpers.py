@@ -19,6 +19,8 @@ TESTS = Path(__file__).parent
 REPO = TESTS.parent
 FIXTURES = TESTS / "fixtures"
 EXAMPLE = REPO / "examples" / "fastapi-service"
+# The heavy benchmark project (numpy, pandas, scipy), for the tests that compare installers on it.
+SCIENCE = REPO / "benchmarks" / "projects" / "science-service"
 # Every project shape the commands are tested on ("example" is the bundled example).
 FIXTURE_SHAPES = [
     "classic",

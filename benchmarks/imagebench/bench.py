@@ -411,8 +411,9 @@ class Bench:
             diff = layer_diff(old_layers, self.engine.layers(new["image"]))
             repository = f"{self.prefix}/{spec.key}-{dockerfile}"
             refs = {}
-            for key, build in (("previous", previous), ("new", new)):
-                refs[key] = f"{self.registry.address}/{repository}:{build['version']}"
+            for key, build, scenario in (("previous", previous, previous_scenario), ("new", new, new_scenario)):
+                # The scenario in the tag: a dependency bump keeps the version, and the two must not share a tag.
+                refs[key] = f"{self.registry.address}/{repository}:{build['version']}-{scenario}"
                 self.engine("tag", build["image"], refs[key])
                 self.images.append(refs[key])
             self.engine("push", refs["previous"])

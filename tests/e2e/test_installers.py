@@ -1,6 +1,6 @@
-"""`--installer uv` installs exactly what `--installer poetry` installs (issue 10, goal 5).
+"""`--installer uv` installs exactly what `--installer poetry` installs (issue 10, goal 5), in layers.
 
-Each fixture shape is built twice, with the real engine, once per installer, and the
+Each fixture shape (and both benchmark projects) is built twice, with the real engine, once per installer, and the
 runtime virtualenvs are compared: the same distributions, versions and installed files.
 Poetry's virtualenv also holds pip, which Poetry seeds it with: pip is no dependency of
 the project, and the uv one goes without.
@@ -46,6 +46,7 @@ def _build(app: Project, installer: str, options: list[str]) -> str:
         ("extras-pep621", ["-E", "idn"]),
         ("dependency-groups", ["--with", "lint"]),
         ("no-dependencies", []),
+        ("science", []),  # the heavy benchmark project: numpy, pandas, scipy
     ],
 )
 def test_uv_installs_the_set_poetry_installs(project, docker, fixture, options) -> None:
