@@ -41,7 +41,7 @@ BASE_IMAGES = {"naive": "python:3.11", "handwritten": "python:3.11-slim", "ours"
                "uv": "python:3.11-slim"}
 VENV_LAYER = "COPY /app/.venv /app/.venv"
 # With --installer uv, the virtualenv is 15 layers, each copied like this.
-UV_VENV_LAYER = "COPY /app/.venv/ /app/.venv/"
+UV_VENV_LAYER = "COPY /layer/ /"
 # The uv tree keeps its installer in the table, so that `poetry docker build` writes the layer files.
 UV_TABLE = '\n[tool.poetry-plugin-docker]\ninstaller = "uv"\n'
 OURS = ("ours", "uv")
