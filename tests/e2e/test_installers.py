@@ -82,7 +82,13 @@ def test_a_dependency_update_changes_its_own_layer_only(project, docker) -> None
         saved = _saved_layers(app, after)
         # Of the dependency layers, uvicorn's alone: the later ones are copied again, byte-identical (the
         # same digests). After them, the project's layer (pyproject.toml changed) and the self-check's.
-        assert [index for index in changed if saved[index][1]] == [changed[0]], (changed, saved)
+        # (On an engine shared with other builds, the small layers before them can come out of another
+        # cache record of the same step: a --no-cache build elsewhere re-records it. They count in the bytes.)
+        dependency_layers = [index for index, (_, is_dependency) in enumerate(saved) if is_dependency]
+        assert len(dependency_layers) == 15, saved
+        assert [index for index in changed if index in dependency_layers] == [
+            index for index in dependency_layers if "uvicorn" in _layer_names(app, after, index)
+        ], (changed, saved)
         assert sum(saved[index][0] for index in changed) < 5_000_000, [saved[index] for index in changed]
         assert app.python(after, "import uvicorn; print(uvicorn.__version__)") == "0.38.0"
     finally:
@@ -102,6 +108,15 @@ def test_the_same_lock_gives_the_same_dependency_layers(project, docker) -> None
         assert len({one[i] for i in dependency_layers}) > 3  # real layers, not 15 empty ones
     finally:
         app.remove_images()
+
+
+def _layer_names(app: Project, tag: str, index: int) -> str:
+    """The file names in one layer of the image, as one text."""
+    saved = subprocess.run([app.docker, "save", tag], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(saved)) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+        with tarfile.open(fileobj=archive.extractfile(manifest[0]["Layers"][index])) as layer:  # type: ignore[arg-type]
+            return "\n".join(layer.getnames())
 
 
 def _saved_layers(app: Project, tag: str) -> list[tuple[int, bool]]:
