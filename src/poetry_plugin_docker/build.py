@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poetry_plugin_docker import values
 from poetry_plugin_docker.build_context import write_build_context
 from poetry_plugin_docker.credentials import secret_file_content
 from poetry_plugin_docker.errors import UserError
@@ -67,7 +68,7 @@ class BuildHandler:
                 project,
                 project.root / config.get("stub-dir", DEFAULT_STUB_DIR),
                 configured_selection(project),
-                installer=config.get("installer", "poetry"),
+                installer=config.get("installer", values.DEFAULT_INSTALLER),
             )
             self.write_line(stub.message)
         with build_command(

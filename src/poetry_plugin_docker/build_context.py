@@ -101,7 +101,12 @@ def describe_selection(selection: Selection) -> str:
 
 
 def write_build_context(
-    project: Project, output: Path, selection: Selection, *, check: bool = False, installer: str = "poetry"
+    project: Project,
+    output: Path,
+    selection: Selection,
+    *,
+    check: bool = False,
+    installer: str = values.DEFAULT_INSTALLER,
 ) -> Result:
     stub = plan_stub(project, selection)
     dependencies = stub.dependencies

@@ -33,15 +33,20 @@ HEADER = (
 _DIRECT_SOURCES = {"git": "a git", "directory": "a path", "file": "a local file", "url": "a direct URL"}
 
 
-def unexportable(lock_data: dict[str, Any]) -> tuple[str, str] | None:
-    """The first locked package (name, why) that uv cannot install from hashes, if any."""
+def check_exportable(lock_data: dict[str, Any]) -> None:
+    """One line naming the first locked package that uv cannot install from hashes, if any."""
     for package in lock_data.get("package", []):
         source_type = (package.get("source") or {}).get("type")
         if source_type in _DIRECT_SOURCES:
-            return package["name"], f"is {_DIRECT_SOURCES[source_type]} dependency"
-        if not package.get("files"):
-            return package["name"], "has no file hashes in poetry.lock"
-    return None
+            why = f"is {_DIRECT_SOURCES[source_type]} dependency"
+        elif not package.get("files"):
+            why = "has no file hashes in poetry.lock"
+        else:
+            continue
+        raise UserError(
+            f"--installer uv cannot install {package['name']}: it {why}, which a hashed requirements file "
+            "cannot hold. Use --installer poetry."
+        )
 
 
 def layer_requirements(stub: Stub, selection: Selection | None) -> dict[str, bytes]:
@@ -52,13 +57,7 @@ def layer_requirements(stub: Stub, selection: Selection | None) -> dict[str, byt
 
 
 def _export(stub: Stub, selection: Selection | None) -> str:
-    problem = unexportable(stub.lock_data)
-    if problem:
-        name, why = problem
-        raise UserError(
-            f"--installer uv cannot install {name}: it {why}, which a hashed requirements file cannot "
-            "hold. Use --installer poetry."
-        )
+    check_exportable(stub.lock_data)
     if selection is None:
         return ""
     # Imported here: Poetry's factory and the exporter load only when uv is the installer.

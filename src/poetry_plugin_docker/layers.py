@@ -18,6 +18,7 @@ import re
 import zlib
 from typing import Any
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 HEAVY_LAYERS = 12
@@ -55,7 +56,7 @@ def split_requirements(requirements: str, lock_data: dict[str, Any], header: str
             entry.append(line)  # a --hash continuation
             continue
         if entry:
-            name = canonicalize_name(re.split(r"[\s=;\[<>!~@]", entry[0], maxsplit=1)[0])
+            name = canonicalize_name(Requirement(entry[0].rstrip(" \\")).name)
             entries[layer_of(name, compiled.get(name, False))].append("\n".join(entry))
             entry = []
         if line.startswith("-"):

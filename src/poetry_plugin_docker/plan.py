@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from poetry.core.constraints.version import parse_constraint
 
@@ -22,7 +23,7 @@ from poetry_plugin_docker.credentials import (
     sources_with_local_credentials,
 )
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.export import unexportable
+from poetry_plugin_docker.export import check_exportable
 from poetry_plugin_docker.installed import installed_version, is_poetry_1, poetry_version
 from poetry_plugin_docker.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.project import git_urls, is_ssh_url
@@ -67,7 +68,7 @@ class DockerfileOptions:
     compile: bool = False  # bytecode compiled in the builder
     stub_stage: bool = False  # the Dockerfile derives the stub itself
     stop_signal: str | None = None  # default: SIGINT, or SIGTERM for gunicorn
-    installer: str = "poetry"  # or "uv": from the stub's hashed requirements.txt, no Poetry in the builder
+    installer: str = values.DEFAULT_INSTALLER  # or "uv": the stub's hashed requirements/, no Poetry in the builder
     service: ServiceOptions = field(default_factory=ServiceOptions)
     regenerate_command: str = "poetry docker dockerfile"
 
@@ -114,7 +115,7 @@ class DockerfilePlan:
     stop_signal: str  # what `docker stop` sends (STOPSIGNAL)
     stop_signal_reason: str  # "option", "gunicorn" (its graceful shutdown) or "python" (KeyboardInterrupt)
     service: Service = field(default_factory=Service)
-    installer: str = "poetry"
+    installer: str = values.DEFAULT_INSTALLER
     uv_requirement: str = ""  # uv==X.Y.Z, installed in the builder with --installer uv
     compile: bool = False  # compile bytecode in the builder (dependencies and project)
     stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
@@ -162,16 +163,17 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         installs_dependencies=installed is not None,
         stub_dir=stub_dir,
     )
+    dynamic = dynamic_version(project.pyproject) if project.is_package_mode else None
     installer = values.installer("--installer", options.installer)
     if installer == "uv":
-        _check_uv(options, stub, dynamic_version(project.pyproject) if project.is_package_mode else None)
+        _check_uv(options, stub, dynamic)
     plugin = (f"{PLUGIN_DISTRIBUTION}=={__version__}",) if options.stub_stage else ()
     plugins = [
         *(values.requirement("[tool.poetry.requires-plugins]", _pinned(spec)) for spec in project.required_plugins),
         *(values.requirement("--builder-plugin", _pinned(spec)) for spec in options.builder_plugins),
     ]
-    dynamic = dynamic_version(project.pyproject) if project.is_package_mode else None
-    if dynamic and dynamic.poetry_plugin and not any(canonicalize_name(_name(spec)) == PDV for spec in plugins):
+    has_pdv = any(canonicalize_name(Requirement(spec).name) == PDV for spec in plugins)
+    if dynamic and dynamic.poetry_plugin and not has_pdv:
         # `poetry build` takes the version from the plugin: without it in the builder, the wheel is 0.0.0.
         pdv_version = installed_version(PDV)
         plugins.append(f"{PDV}[plugin]=={pdv_version}" if pdv_version else f"{PDV}[plugin]")
@@ -216,13 +218,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
 
 def _check_uv(options: DockerfileOptions, stub: Stub, dynamic: DynamicVersion | None) -> None:
     """The combinations `--installer uv` does not support, each refused with its way out."""
-    problem = unexportable(stub.lock_data)
-    if problem:
-        name, why = problem
-        raise UserError(
-            f"--installer uv cannot install {name}: it {why}, which a hashed requirements file cannot hold. "
-            "Use --installer poetry."
-        )
+    check_exportable(stub.lock_data)
     if options.stub_stage:
         raise UserError("--stub-stage runs Poetry in the build, and --installer uv has none; drop one of them.")
     if options.secret_sources:
@@ -328,10 +324,6 @@ def _application_files(root: Path, stub_dir: str) -> list[str]:
             "Add your application's modules next to pyproject.toml."
         )
     return entries
-
-
-def _name(requirement: str) -> str:
-    return re.split(r"[\s\[<>=!~;@]", requirement, maxsplit=1)[0]
 
 
 def _pinned(spec: str) -> str:

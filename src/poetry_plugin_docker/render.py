@@ -112,7 +112,7 @@ def _builder_packages(plan: DockerfilePlan) -> str | None:
 def uv_stage(plan: DockerfilePlan) -> str:
     return _lines(
         "# uv instead of Poetry in the builder (--installer uv): one static binary in a wheel, pinned,",
-        "# installed in about a second; it installs the stub's requirements.txt, Poetry's own export of its lock.",
+        "# installed in about a second; it installs the stub's requirements/, Poetry's own export of its lock.",
         f"FROM {plan.base_image} AS uv",
         _build_args(plan),
         _builder_packages(plan),
@@ -140,7 +140,19 @@ def stub_stage(plan: DockerfilePlan) -> str:
     )
 
 
+def _builder_stage(plan: DockerfilePlan) -> str:
+    """The stage the deps and wheel stages start from: the installer's."""
+    return "uv" if plan.installer == "uv" else "poetry"
+
+
 def deps_stage(plan: DockerfilePlan) -> str:
+    if plan.poetry_install_options is None:
+        return _lines(
+            "# The project has no runtime dependencies: the virtualenv the runtime image uses, empty,",
+            "# in a stage of its own, like the dependencies of other projects.",
+            f"FROM {_builder_stage(plan)} AS deps",
+            "RUN python -m venv --without-pip /app/.venv",
+        )
     if plan.installer == "uv":
         return uv_deps_stage(plan)
     with_path_dependencies = plan.stub_project_dir != "."
@@ -160,13 +172,6 @@ def deps_stage(plan: DockerfilePlan) -> str:
     else:
         stub_copy = f"COPY {plan.stub_dir}/pyproject.toml {plan.stub_dir}/poetry.lock /app/"
     source = "the stub stage's output" if plan.stub_stage else "`poetry docker build-context`"
-    if plan.poetry_install_options is None:
-        return _lines(
-            "# The project has no runtime dependencies: the virtualenv the runtime image uses, empty,",
-            "# in a stage of its own, like the dependencies of other projects.",
-            "FROM poetry AS deps",
-            "RUN python -m venv --without-pip /app/.venv",
-        )
     return _lines(
         f"# Dependencies only, from the stub ({source}): it has no version,",
         "# so a release does not invalidate this stage.",
@@ -190,13 +195,6 @@ def deps_stage(plan: DockerfilePlan) -> str:
 
 
 def uv_deps_stage(plan: DockerfilePlan) -> str:
-    if plan.poetry_install_options is None:
-        return _lines(
-            "# The project has no runtime dependencies: the virtualenv the runtime image uses, empty,",
-            "# in a stage of its own, like the dependencies of other projects.",
-            "FROM uv AS deps",
-            "RUN python -m venv --without-pip /app/.venv",
-        )
     return "\n\n".join(
         [
             _lines(
@@ -352,7 +350,7 @@ def wheel_stage(plan: DockerfilePlan) -> str:
     compile_option = "--compile" if plan.compile else "--no-compile"
     return _lines(
         "# The project as a wheel (a regular, non-editable install), built from its own files only.",
-        f"FROM {'uv' if plan.installer == 'uv' else 'poetry'} AS wheel",
+        f"FROM {_builder_stage(plan)} AS wheel",
         _project_copies(plan),
         build,
         "# Installed here, under /staging, as if into /app/.venv (its scripts run /app/.venv/bin/python),",

@@ -154,6 +154,7 @@ def _outside_quotes(text: str) -> str:
 
 
 INSTALLERS = ("poetry", "uv")
+DEFAULT_INSTALLER = INSTALLERS[0]
 
 
 def installer(option: str, value: str) -> str:

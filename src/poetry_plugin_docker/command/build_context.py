@@ -7,6 +7,7 @@ from cleo.helpers import option
 from poetry_plugin_docker.build_context import write_build_context
 from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+from poetry_plugin_docker.values import DEFAULT_INSTALLER
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
@@ -33,7 +34,8 @@ class BuildContextCommand(DockerCommand):
         option(
             "installer",
             None,
-            "With uv, also write requirements.txt (the stub lock's hashed export) for `dockerfile --installer uv` "
+            "With uv, also write requirements/ (the stub lock's hashed export, one file per image layer) "
+            "for `dockerfile --installer uv` "
             "[default: installer in [tool.poetry-plugin-docker], else poetry].",
             flag=False,
         ),
@@ -51,7 +53,7 @@ class BuildContextCommand(DockerCommand):
                 project.root / self.setting(project, "output", "stub-dir", DEFAULT_STUB_DIR),
                 self.selection(project),
                 check=self.option("check"),
-                installer=self.setting(project, "installer", "installer", "poetry"),
+                installer=self.setting(project, "installer", "installer", DEFAULT_INSTALLER),
             )
 
         return self.run_with_project(work)

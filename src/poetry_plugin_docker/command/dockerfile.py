@@ -10,6 +10,7 @@ from poetry_plugin_docker.dockerfile import write_dockerfile
 from poetry_plugin_docker.plan import DEFAULT_OUTPUT, DEFAULT_SYNTAX, DockerfileOptions
 from poetry_plugin_docker.service import ServiceOptions
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+from poetry_plugin_docker.values import DEFAULT_INSTALLER
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
@@ -101,7 +102,7 @@ class DockerfileCommand(DockerCommand):
         _value(
             "installer",
             "What installs the dependencies in the builder: poetry, or uv from the stub's hashed "
-            "requirements.txt (no Poetry in the builder) [default: poetry].",
+            "requirements/ (no Poetry in the builder) [default: poetry].",
         ),
         option("check", None, "Write nothing; exit 1 if the file is not up to date."),
         option("force", None, "Overwrite the file even if it was written or edited by hand."),
@@ -126,7 +127,7 @@ class DockerfileCommand(DockerCommand):
                 compile=bool(setting("compile", default=False)),
                 stub_stage=bool(setting("stub-stage", default=False)),
                 stop_signal=setting("stop-signal"),
-                installer=setting("installer", default="poetry"),
+                installer=setting("installer", default=DEFAULT_INSTALLER),
                 service=ServiceOptions(
                     builder_packages=tuple(setting("builder-package", "builder-packages", [])),
                     runtime_packages=tuple(setting("runtime-package", "runtime-packages", [])),
