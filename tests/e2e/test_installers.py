@@ -84,12 +84,12 @@ def test_a_dependency_update_changes_its_own_layer_only(project, docker) -> None
         # same digests). After them, the project's layer (pyproject.toml changed) and the self-check's.
         # (On an engine shared with other builds, the small layers before them can come out of another
         # cache record of the same step: a --no-cache build elsewhere re-records it. They count in the bytes.)
-        dependency_layers = [index for index, (_, is_dependency) in enumerate(saved) if is_dependency]
+        dependency_layers = [index for index, (_, is_dependency, _) in enumerate(saved) if is_dependency]
         assert len(dependency_layers) == 15, saved
         assert [index for index in changed if index in dependency_layers] == [
-            index for index in dependency_layers if "uvicorn" in _layer_names(app, after, index)
-        ], (changed, saved)
-        assert sum(saved[index][0] for index in changed) < 5_000_000, [saved[index] for index in changed]
+            index for index in dependency_layers if "uvicorn" in saved[index][2]
+        ], changed
+        assert sum(saved[index][0] for index in changed) < 5_000_000, [saved[index][:2] for index in changed]
         assert app.python(after, "import uvicorn; print(uvicorn.__version__)") == "0.38.0"
     finally:
         app.remove_images()
@@ -102,7 +102,7 @@ def test_the_same_lock_gives_the_same_dependency_layers(project, docker) -> None
         first, second = _uv_build(app, ["--no-cache"]), _uv_build(app, ["--no-cache"])
         one, two = app.layers(first), app.layers(second)
         saved = _saved_layers(app, second)
-        dependency_layers = [index for index, (_, is_dependency) in enumerate(saved) if is_dependency]
+        dependency_layers = [index for index, (_, is_dependency, _) in enumerate(saved) if is_dependency]
         assert len(dependency_layers) == 15 and len(one) == len(two)
         assert [one[i] for i in dependency_layers] == [two[i] for i in dependency_layers]
         assert len({one[i] for i in dependency_layers}) > 3  # real layers, not 15 empty ones
@@ -110,23 +110,16 @@ def test_the_same_lock_gives_the_same_dependency_layers(project, docker) -> None
         app.remove_images()
 
 
-def _layer_names(app: Project, tag: str, index: int) -> str:
-    """The file names in one layer of the image, as one text."""
-    saved = subprocess.run([app.docker, "save", tag], capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(saved)) as archive:
-        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
-        with tarfile.open(fileobj=archive.extractfile(manifest[0]["Layers"][index])) as layer:  # type: ignore[arg-type]
-            return "\n".join(layer.getnames())
-
-
-def _saved_layers(app: Project, tag: str) -> list[tuple[int, bool]]:
-    """Each layer in RootFS order, from `docker save` (its manifest lists them in order): its tar's size,
-    and whether it is one of the dependency layers (each carries the virtualenv's pyvenv.cfg)."""
+def _saved_layers(app: Project, tag: str) -> list[tuple[int, bool, str]]:
+    """Each layer in RootFS order, from one `docker save` (its manifest lists them in order): its tar's
+    size, whether it is one of the dependency layers (each carries the virtualenv's pyvenv.cfg), and the
+    names of its files, as one text."""
     saved = subprocess.run([app.docker, "save", tag], capture_output=True, check=True).stdout
     layers = []
     with tarfile.open(fileobj=io.BytesIO(saved)) as archive:
         manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
         for name in manifest[0]["Layers"]:
             with tarfile.open(fileobj=archive.extractfile(name)) as layer:  # type: ignore[arg-type]
-                layers.append((archive.getmember(name).size, "app/.venv/pyvenv.cfg" in layer.getnames()))
+                names = layer.getnames()
+                layers.append((archive.getmember(name).size, "app/.venv/pyvenv.cfg" in names, "\n".join(names)))
     return layers
