@@ -22,7 +22,7 @@ DOCKERFILE_LABELS = {
     "uv": "4 ours, --installer uv",
 }
 # The build scenarios, in the order they run for each project.
-SCENARIOS = ("cold", "nochange", "code", "bump", "bump_ci", "dev", "main")
+SCENARIOS = ("cold", "nochange", "code", "bump", "bump_ci", "dev", "main", "heavy")
 SCENARIO_LABELS = {
     "cold": "cold build (`--no-cache`, empty cache mounts)",
     "nochange": "rebuild, no change",
@@ -31,6 +31,7 @@ SCENARIO_LABELS = {
     "bump_ci": "rebuild after `poetry version patch`, cache mounts emptied (CI runner)",
     "dev": "rebuild after a dev-only dependency bump",
     "main": "rebuild after a main dependency bump",
+    "heavy": "rebuild after a heavy dependency bump (a compiled package)",
 }
 MB = 1_000_000
 
@@ -329,6 +330,17 @@ def _layer_targets(results: Mapping, projects: list[str], heavy: str, both, chec
             f"{_fmt_bytes(uv)} against {_fmt_bytes(today)} = "
             + ("-" if share is None else f"{100 * share:.1f} %"),
             check(share, lambda v: v < 0.10)))
+    # Goal 2: a heavy package's change may ship it and what is re-layered after it, never more than today.
+    for project in projects:
+        heavy_release = results["projects"][project].get("release_heavy") or {}
+        if not heavy_release:
+            continue
+        uv, today = ((heavy_release.get(d) or {}) for d in ("uv", "ours"))
+        for what, key in (("adds", "bytes_added"), ("makes a deploy host pull", "pull_bytes")):
+            targets.append(Target(
+                f"{project}: a heavy-package change {what} no more with the uv image than with ours with Poetry",
+                f"{_fmt_bytes(uv.get(key))} against {_fmt_bytes(today.get(key))}",
+                check(ratio(uv.get(key), today.get(key)), lambda v: v <= 1.0)))
     # (what, numerator, denominator, the ratio's label, the most it may be)
     time_ratios = (
         ("rebuild after that change <= 0.5 x Dockerfile 2's", ("main", "uv"), ("main", "handwritten"),

@@ -40,8 +40,8 @@ OURS_OPTIONS = (
 BASE_IMAGES = {"naive": "python:3.11", "handwritten": "python:3.11-slim", "ours": "python:3.11-slim",
                "uv": "python:3.11-slim"}
 VENV_LAYER = "COPY /app/.venv /app/.venv"
-# With --installer uv, the virtualenv is 15 layers, each copied like this.
-UV_VENV_LAYER = "COPY /layer/ /"
+# With --installer uv, the virtualenv is 15 layers, each copied like this (COPY /layer/NN/ /).
+UV_VENV_LAYER = "COPY /layer/"
 # The uv tree keeps its installer in the table, so that `poetry docker build` writes the layer files.
 UV_TABLE = '\n[tool.poetry-plugin-docker]\ninstaller = "uv"\n'
 OURS = ("ours", "uv")
@@ -60,6 +60,8 @@ class ProjectSpec:
     dev_label: str
     main_bump: tuple[str, str]
     main_label: str
+    heavy_bump: tuple[str, str] | None = None  # a compiled, heavy main dependency moved (issue 10, goal 2)
+    heavy_label: str = ""
 
 
 PROJECTS = {
@@ -93,6 +95,8 @@ PROJECTS = {
         dev_label="ruff 0.17.5 → 0.17.6 (an exact dev pin)",
         main_bump=('"click (==8.5.0)"', '"click (==8.5.1)"'),
         main_label="click 8.5.0 → 8.5.1 (an exact main pin)",
+        heavy_bump=('"numpy (>=2.3)"', '"numpy (>=2.3,!=2.4.6)"'),
+        heavy_label="numpy 2.4.6 → 2.4.5 for Python 3.11 (the constraint `>=2.3` given `!=2.4.6`)",
     ),
 }
 
@@ -270,8 +274,10 @@ class Bench:
         elif scenario in ("bump", "bump_ci"):
             for tree in trees.values():
                 self.poetry_run(tree, "version", "patch")
-        elif scenario in ("dev", "main"):
-            old, new = spec.dev_bump if scenario == "dev" else spec.main_bump
+        elif scenario in ("dev", "main", "heavy"):
+            bump = {"dev": spec.dev_bump, "main": spec.main_bump, "heavy": spec.heavy_bump}[scenario]
+            assert bump is not None
+            old, new = bump
             source = trees["ours"]
             pyproject = source / "pyproject.toml"
             text = pyproject.read_text()
@@ -498,11 +504,13 @@ class Bench:
         result: dict = {
             "title": spec.title,
             "description": spec.description,
-            "bumps": {"dev": spec.dev_label, "main": spec.main_label},
+            "bumps": {"dev": spec.dev_label, "main": spec.main_label, "heavy": spec.heavy_label},
             "import_statement": spec.import_statement,
             "builds": builds,
         }
         for shift, scenario in enumerate(SCENARIOS):
+            if scenario == "heavy" and spec.heavy_bump is None:
+                continue
             self.change(spec, scenario, trees)
             builds[scenario] = {}
             for dockerfile in rotated(DOCKERFILES, shift):
@@ -515,6 +523,9 @@ class Bench:
                 result["sizes"] = self.sizes(builds)
             if scenario == "main":
                 result["release_main"] = self.release(spec, builds, shift, previous_scenario="dev", new_scenario="main")
+            if scenario == "heavy":
+                result["release_heavy"] = self.release(spec, builds, shift, previous_scenario="main",
+                                                       new_scenario="heavy")
             if scenario == "bump_ci":
                 for dockerfile in DOCKERFILES:
                     old = [d for d, _ in self.engine.layers(builds["bump"][dockerfile]["image"])]

@@ -111,9 +111,10 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         "writes the stub and then runs `docker build`.")
     add("4. **ours, `--installer uv`**: the same, with `installer = \"uv\"` in "
         "`[tool.poetry-plugin-docker]`: uv instead of Poetry in the builder, the dependencies in "
-        "15 layers from the stub's hashed requirements files (Poetry's export of the stub lock), "
-        "the wheel built with `uv build`. Poetry is not installed in its builder at all: pip and "
-        "uv need no mirror plugin on this machine (they speak the simple API the index serves).")
+        "15 layers: one `uv pip install` of the stub's hashed requirements.txt (Poetry's export of "
+        "the stub lock), split by distribution with `layer-venv.py`; the wheel built with `uv build`. "
+        "Poetry is not installed in its builder at all: pip and uv need no mirror plugin on this "
+        "machine (they speak the simple API the index serves).")
     add("")
     add("Every build below is timed as the job a release or CI pipeline runs to get an image "
         "tagged with its version, so each side pays Poetry's start-up once: for 1 and 2 "
@@ -182,7 +183,8 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         add("")
         bumps = project.get("bumps", {})
         if bumps:
-            add(f"Dev-only bump: {bumps.get('dev', '?')}. Main bump: {bumps.get('main', '?')}. "
+            heavy = f" Heavy bump: {bumps['heavy']}." if bumps.get("heavy") else ""
+            add(f"Dev-only bump: {bumps.get('dev', '?')}. Main bump: {bumps.get('main', '?')}.{heavy} "
                 "Each is one edit of `pyproject.toml` and one `poetry lock`, whose lock is copied "
                 "to all four trees.")
             add("")
@@ -215,25 +217,9 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         row("CI-runner bump (cache mounts emptied): layers changed", lambda d: layers(d, "ci_layers"))
         row("CI-runner bump: bytes added", lambda d: _b(rel(d).get("ci_bytes_added")))
         add("")
-        main_release = project.get("release_main", {})
-        if main_release:
-            add(f"The main dependency bump ({bumps.get('main', '?')}), released: the image after it against "
-                "the one before it (the dev-only bump's):")
-            add("")
-            add(f"| | {header} |")
-            add("| --- | --- | --- | --- | --- |")
-
-            def main(d: str, release: Mapping = main_release) -> Mapping:
-                return release.get(d) or {}
-
-            row("layers whose digest changed", lambda d: "–" if not main(d).get("layers") else
-                f"{main(d)['layers']['changed']} of {main(d)['layers']['total']}")
-            row("**bytes the change adds** (those layers, uncompressed)", lambda d: _b(main(d).get("bytes_added")))
-            row("push: time", lambda d: _s(main(d).get("push_seconds")))
-            row("push: bytes uploaded (compressed)", lambda d: _b(main(d).get("push_bytes")))
-            row("deploy host pull, previous release present: time", lambda d: _s(main(d).get("pull_seconds")))
-            row("**pull: bytes downloaded** (compressed)", lambda d: _b(main(d).get("pull_bytes")))
-            add("")
+        for key, title in (("main", "The main dependency bump"), ("heavy", "The heavy dependency bump")):
+            _dependency_release(add, row, header, project.get(f"release_{key}", {}), title, bumps.get(key, "?"),
+                                "the dev-only bump's" if key == "main" else "the main bump's")
         add("Sizes (as `docker images` counts them, uncompressed):")
         add("")
         add(f"| | {header} |")
@@ -328,6 +314,28 @@ def render_chart(results: Mapping, path: Path) -> None:
     plt.close(fig)
 
 
+
+def _dependency_release(add, row, header: str, release: Mapping, title: str, what: str, before: str) -> None:  # type: ignore[no-untyped-def]
+    """The table of a dependency change released: the image after it against the one before it."""
+    if not release:
+        return
+    add(f"{title} ({what}), released: the image after it against the one before it ({before}):")
+    add("")
+    add(f"| | {header} |")
+    add("| --- | --- | --- | --- | --- |")
+
+    def of(d: str) -> Mapping:
+        return release.get(d) or {}
+
+    row("layers whose digest changed", lambda d: "–" if not of(d).get("layers") else
+        f"{of(d)['layers']['changed']} of {of(d)['layers']['total']}")
+    row("**bytes the change adds** (those layers, uncompressed)", lambda d: _b(of(d).get("bytes_added")))
+    row("push: time", lambda d: _s(of(d).get("push_seconds")))
+    row("push: bytes uploaded (compressed)", lambda d: _b(of(d).get("push_bytes")))
+    row("deploy host pull, previous release present: time", lambda d: _s(of(d).get("pull_seconds")))
+    row("**pull: bytes downloaded** (compressed)", lambda d: _b(of(d).get("pull_bytes")))
+    add("")
+
 def _short(scenario: str) -> str:
     return {
         "cold": "cold",
@@ -337,4 +345,5 @@ def _short(scenario: str) -> str:
         "bump_ci": "bump, CI runner",
         "dev": "dev dep bump",
         "main": "main dep bump",
+        "heavy": "heavy dep bump",
     }[scenario]

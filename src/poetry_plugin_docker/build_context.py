@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from poetry_plugin_docker import values
-from poetry_plugin_docker.export import layer_requirements
+from poetry_plugin_docker.export import requirements_file
 from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
 from poetry_plugin_docker.path_dependencies import (
@@ -30,6 +30,9 @@ from poetry_plugin_docker.selection import installed_selection
 from poetry_plugin_docker.stub import (
     CHECK_SCRIPT,
     CHECK_SCRIPT_SOURCE,
+    LAYER_SCRIPT,
+    LAYER_SCRIPT_SOURCE,
+    REQUIREMENTS,
     STUB_LOCK,
     STUB_PYPROJECT,
     render_stub_pyproject,
@@ -111,8 +114,11 @@ def write_build_context(
     stub = plan_stub(project, selection)
     dependencies = stub.dependencies
     files = stub_files(project, stub)
+    written = [STUB_PYPROJECT, STUB_LOCK, CHECK_SCRIPT]
     if values.installer("--installer", installer) == "uv":  # what the uv installer installs, from the stub
-        files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group)))
+        files.update(requirements_file(stub, installed_selection(selection, project.has_main_group)))
+        files[LAYER_SCRIPT] = LAYER_SCRIPT_SOURCE.read_bytes()
+        written += [REQUIREMENTS, LAYER_SCRIPT]
     shown = shown_path(output, project.root) + "/"
     stale = stale_copies(output, files, dependency_dirs_in_stub(project.root, dependencies))
     if check:
@@ -128,7 +134,7 @@ def write_build_context(
     for name in stale:  # deleted from the library: the copy must not keep it
         (output / name).unlink()
     message = (
-        f"Wrote the dependency stub to {shown} (pyproject.toml, poetry.lock, {CHECK_SCRIPT}) for "
+        f"Wrote the dependency stub to {shown} ({', '.join(written)}) for "
         f"{describe_selection(selection)}: {len(stub.lock_data.get('package', []))} of the "
         f"{len(project.lock_data.get('package', []))} locked packages."
     )

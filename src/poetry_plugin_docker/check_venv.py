@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from typing import TYPE_CHECKING
 
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 PREFIX = "check-venv:"
 PACKAGES_PREFIX = "runtime-packages:"
-LDD_BATCH = 100
+LDD_BATCH = 25
 ELF_MAGIC = b"\x7fELF"
 
 
@@ -136,11 +137,11 @@ def extension_modules(site: str) -> list[str]:
 def linked_libraries(paths: list[str]) -> dict[str, list[tuple[str, str | None]]]:
     """File path -> each shared library `ldd` lists for it: (name, resolved path, or None when not found)."""
     linked: dict[str, list[tuple[str, str | None]]] = {}
-    for start in range(0, len(paths), LDD_BATCH):
-        batch = paths[start : start + LDD_BATCH]
-        output = subprocess.run(
-            ["ldd", *batch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        ).stdout
+    batches = [paths[start : start + LDD_BATCH] for start in range(0, len(paths), LDD_BATCH)]
+    # One ldd per batch, on every core: scipy alone has hundreds of extensions.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        outputs = pool.map(_ldd, batches)
+    for batch, output in zip(batches, outputs):
         current = batch[0]
         for line in output.splitlines():
             if not line.startswith(("\t", " ")) and line.endswith(":") and line[:-1] in batch:
@@ -153,6 +154,10 @@ def linked_libraries(paths: list[str]) -> dict[str, list[tuple[str, str | None]]
                 elif resolved.startswith("/"):
                     linked.setdefault(current, []).append((name, resolved))
     return linked
+
+
+def _ldd(batch: list[str]) -> str:
+    return subprocess.run(["ldd", *batch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
 
 
 def unresolved_libraries(paths: list[str]) -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ from poetry_plugin_docker.project import git_urls, is_ssh_url
 from poetry_plugin_docker.selection import Selection, installed_selection
 from poetry_plugin_docker.service import Service, ServiceOptions, plan_service
 from poetry_plugin_docker.versioning import PDV, DynamicVersion, dynamic_version
-from poetry_plugin_docker.wheel import needs_isolated_build, wheel_inputs
+from poetry_plugin_docker.wheel import build_requirements, needs_isolated_build, wheel_inputs
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.build_context import Stub
@@ -68,7 +68,7 @@ class DockerfileOptions:
     compile: bool = False  # bytecode compiled in the builder
     stub_stage: bool = False  # the Dockerfile derives the stub itself
     stop_signal: str | None = None  # default: SIGINT, or SIGTERM for gunicorn
-    installer: str = values.DEFAULT_INSTALLER  # or "uv": the stub's hashed requirements/, no Poetry in the builder
+    installer: str = values.DEFAULT_INSTALLER  # or "uv": the stub's hashed requirements.txt, no Poetry in the builder
     service: ServiceOptions = field(default_factory=ServiceOptions)
     regenerate_command: str = "poetry docker dockerfile"
 
@@ -117,6 +117,8 @@ class DockerfilePlan:
     service: Service = field(default_factory=Service)
     installer: str = values.DEFAULT_INSTALLER
     uv_requirement: str = ""  # uv==X.Y.Z, installed in the builder with --installer uv
+    # [build-system] requires, installed before the project's files with --installer uv (empty: isolated build)
+    build_requirements: tuple[str, ...] = ()
     compile: bool = False  # compile bytecode in the builder (dependencies and project)
     stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
 
@@ -211,6 +213,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         service=service,
         installer=installer,
         uv_requirement=f"uv=={UV_VERSION}",
+        build_requirements=build_requirements(project) if installer == "uv" and project.is_package_mode else (),
         compile=options.compile,
         stub_stage=options.stub_stage,
     )

@@ -9,6 +9,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from poetry.core.masonry.builders.wheel import WheelBuilder
 
+from poetry_plugin_docker import values
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.installed import installed_version
 
@@ -46,6 +47,17 @@ def needs_isolated_build(project: Project) -> bool:
     if canonicalize_name(requirement.name) != "poetry-core" or requirement.url:
         return True
     return not requirement.specifier.contains(installed_version("poetry-core") or "0", prereleases=True)
+
+
+def build_requirements(project: Project) -> tuple[str, ...]:
+    """`[build-system] requires`, for `--installer uv` to install before the project's files and build
+    without an isolated environment; empty when the project names no build backend (uv then falls back
+    to the isolated build it would make anyway)."""
+    build_system = project.pyproject.get("build-system") or {}
+    requires = build_system.get("requires")
+    if "build-backend" not in build_system or not isinstance(requires, list):
+        return ()
+    return tuple(values.requirement("pyproject.toml's [build-system] requires", str(spec)) for spec in requires)
 
 
 def wheel_inputs(project: Project) -> list[str]:

@@ -57,6 +57,8 @@ def test_options_appear_in_the_dockerfile(project, poetry_cli) -> None:
     assert "poetry install --no-root --only main,dev" in text
     assert "'poetry-plugin-pypi-mirror==" in text
     assert text.count("ARG POETRY_PYPI_MIRROR_URL") == 2 and text.count("ARG PIP_INDEX_URL") == 2
+    # pip installs uv, and uv installs Poetry from the same index.
+    assert '&& UV_INDEX_URL="$PIP_INDEX_URL" uv pip install --no-cache --python /opt/poetry/bin/python' in text
     assert 'ENTRYPOINT ["pep621-app"]' in text
     assert "COPY src /app/src" in text and "COPY README.md pyproject.toml /app/" in text
     assert "# Regenerate: poetry docker dockerfile --output=docker/Dockerfile --stub-dir=docker/deps" in text
@@ -303,6 +305,10 @@ def test_compile_compiles_dependencies_and_project_in_the_builder(project, poetr
     assert poetry_cli(root, "docker dockerfile").status == 0
     from_table = (root / "Dockerfile").read_text()
     assert _body(from_table) == _body(text)
+    # With uv, the project's wheel is installed with uv's own option.
+    run = poetry_cli(root, "docker dockerfile --compile --installer uv --force")
+    assert run.status == 0, run.error
+    assert "   --no-deps --no-index --no-cache --compile-bytecode /dist/*.whl" in (root / "Dockerfile").read_text()
 
 
 def _body(dockerfile: str) -> str:

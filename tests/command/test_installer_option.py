@@ -5,40 +5,39 @@ from __future__ import annotations
 import pytest
 from helpers import assert_one_line_error, set_in_pyproject
 
-from poetry_plugin_docker.layers import LAYER_NAMES, LAYERS_DIR
-from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+from poetry_plugin_docker.stub import DEFAULT_STUB_DIR, LAYER_SCRIPT, LAYER_SCRIPT_SOURCE, REQUIREMENTS
 
 
 def test_build_context_writes_the_hashed_export_and_a_release_keeps_it(project, poetry_cli) -> None:
     root = project("extras-pep621")
+    stub = root / DEFAULT_STUB_DIR
     assert poetry_cli(root, "docker build-context").status == 0
-    layers = root / DEFAULT_STUB_DIR / LAYERS_DIR
-    assert not layers.exists()  # only for uv
+    assert not (stub / REQUIREMENTS).exists() and not (stub / LAYER_SCRIPT).exists()  # only for uv
     run = poetry_cli(root, "docker build-context --installer uv -E idn")
     assert run.status == 0, run.error
-    files = {path.name: path.read_text() for path in sorted(layers.iterdir())}
-    assert list(files) == [f"{layer}.txt" for layer in LAYER_NAMES]
-    requirements = "".join(files.values())
+    assert f"{REQUIREMENTS}, {LAYER_SCRIPT})" in run.output
+    assert (stub / LAYER_SCRIPT).read_bytes() == LAYER_SCRIPT_SOURCE.read_bytes()
+    requirements = (stub / REQUIREMENTS).read_text()
     lines = [line for line in requirements.splitlines() if line and not line.startswith((" ", "#"))]
-    assert all("==" in line for line in lines), requirements
+    assert lines and all("==" in line for line in lines), requirements
     assert requirements.count("--hash=sha256:") >= len(lines)
     assert "idna==" in requirements  # the extra's dependency
-    # A release changes no byte of them.
+    # A release changes no byte of it.
     set_in_pyproject(root, 'version = "0.1.0"', 'version = "0.1.1"')
     assert poetry_cli(root, "docker build-context --installer uv -E idn --check").status == 0
     assert poetry_cli(root, "docker build-context --installer uv -E idn").status == 0
-    assert {path.name: path.read_text() for path in sorted(layers.iterdir())} == files
+    assert (stub / REQUIREMENTS).read_text() == requirements
 
 
 def test_the_installer_comes_from_the_table_for_both_commands(project, poetry_cli) -> None:
     root = project("classic")
     set_in_pyproject(root, "[tool.poetry]", '[tool.poetry-plugin-docker]\ninstaller = "uv"\n\n[tool.poetry]')
     assert poetry_cli(root, "docker build-context").status == 0
-    assert "six==" in "".join(path.read_text() for path in (root / DEFAULT_STUB_DIR / LAYERS_DIR).iterdir())
+    assert "six==" in (root / DEFAULT_STUB_DIR / REQUIREMENTS).read_text()
     run = poetry_cli(root, "docker dockerfile")
     assert run.status == 0, run.error
     text = (root / "Dockerfile").read_text()
-    assert "uv pip install --python /app/.venv/bin/python --require-hashes --no-deps -r /mnt/01.txt" in text
+    assert "uv pip install --python /app/.venv/bin/python --require-hashes --no-deps -r /stub/requirements.txt" in text
     # No Poetry in the builder: no stage of it, no install of it, no `poetry` command run.
     assert "'poetry==" not in text and "FROM poetry AS" not in text
     assert not [line for line in text.splitlines() if line.lstrip("&| ").startswith(("RUN poetry", "poetry "))]
@@ -49,7 +48,7 @@ def test_a_missing_requirements_file_is_warned_about(project, poetry_cli) -> Non
     assert poetry_cli(root, "docker build-context").status == 0
     run = poetry_cli(root, "docker dockerfile --installer uv")
     assert run.status == 0, run.error
-    assert "has no requirements/" in run.output and "build-context --installer uv" in run.output
+    assert f"has no {REQUIREMENTS}" in run.output and "build-context --installer uv" in run.output
 
 
 @pytest.mark.parametrize(

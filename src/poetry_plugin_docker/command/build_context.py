@@ -34,7 +34,7 @@ class BuildContextCommand(DockerCommand):
         option(
             "installer",
             None,
-            "With uv, also write requirements/ (the stub lock's hashed export, one file per image layer) "
+            "With uv, also write requirements.txt (the stub lock's hashed export) and layer-venv.py "
             "for `dockerfile --installer uv` "
             "[default: installer in [tool.poetry-plugin-docker], else poetry].",
             flag=False,

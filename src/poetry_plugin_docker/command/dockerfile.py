@@ -102,7 +102,7 @@ class DockerfileCommand(DockerCommand):
         _value(
             "installer",
             "What installs the dependencies in the builder: poetry, or uv from the stub's hashed "
-            "requirements/ (no Poetry in the builder) [default: poetry].",
+            "requirements.txt, in 15 layers (no Poetry in the builder) [default: poetry].",
         ),
         option("check", None, "Write nothing; exit 1 if the file is not up to date."),
         option("force", None, "Overwrite the file even if it was written or edited by hand."),
