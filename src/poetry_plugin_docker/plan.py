@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -80,6 +81,7 @@ class Secret:
     id: str
     username_variable: str
     password_variable: str
+    host: str = ""  # the source URL's host: the netrc `machine` uv reads the credentials by
 
 
 @dataclass(frozen=True)
@@ -224,10 +226,6 @@ def _check_uv(options: DockerfileOptions, stub: Stub, dynamic: DynamicVersion | 
     check_exportable(stub.lock_data)
     if options.stub_stage:
         raise UserError("--stub-stage runs Poetry in the build, and --installer uv has none; drop one of them.")
-    if options.secret_sources:
-        raise UserError(
-            "--installer uv does not take index credentials from BuildKit secrets yet; use --installer poetry."
-        )
     if dynamic and dynamic.poetry_plugin:
         raise UserError(
             "poetry-dynamic-versioning as a Poetry plugin needs Poetry to build the wheel, and --installer uv "
@@ -264,14 +262,21 @@ def _secrets(project: Project, requested: tuple[str, ...]) -> tuple[Secret, ...]
                 f"--secret-source {values.shown(name)} is not a source in pyproject.toml (sources: {known})."
             )
     chosen = dict.fromkeys([*sources_with_local_credentials(project), *requested])
+    urls = {str(source.get("name")): str(source.get("url", "")) for source in project.sources}
     return tuple(
         Secret(
             secret_id(values.name("The package source", name)),
             credential_variable(name, "USERNAME"),
             credential_variable(name, "PASSWORD"),
+            _netrc_host(name, urls.get(name, "")),
         )
         for name in chosen
     )
+
+
+def _netrc_host(source: str, url: str) -> str:
+    host = urlsplit(url).hostname
+    return values.host(f"The URL of source {source}", host) if host else ""
 
 
 def choose_python(constraint: Any) -> str:

@@ -223,14 +223,29 @@ def uv_deps_stage(plan: DockerfilePlan) -> str:
         f"# Then {LAYER_SCRIPT} splits the virtualenv into {len(LAYER_NAMES)} layers by distribution, with every "
         "file time 0,",
         "# in this same step (the files only move): the same lock gives byte-identical layers (the same digests).",
+        _lines(
+            "# Index credentials come from BuildKit secrets, as a netrc file in a tmpfs for this command only:",
+            "# never in a layer, an ARG or the image history. Each secret file holds `username:password`.",
+        )
+        if plan.secrets
+        else None,
         "FROM uv AS deps",
         _build_args(plan),
         _continued(
             "RUN --mount=type=cache,target=/root/.cache/uv",
+            *(f"--mount=type=secret,id={secret.id},required=true" for secret in plan.secrets),
+            "--mount=type=tmpfs,target=/run/netrc" if plan.secrets else None,
             f"--mount=type=bind,source={plan.stub_dir},target=/stub",
             f"--mount=type=bind,from={plan.runtime_image},target=/mnt" if lookup else None,
-            "python -m venv --without-pip /app/.venv",
-            f"&& uv pip install --python /app/.venv/bin/python --require-hashes --no-deps -r /stub/{REQUIREMENTS}",
+            *(
+                f"{'' if index == 0 else '&& '}printf 'machine {secret.host} login %s password %s\\n' "
+                f'"$(cut -d: -f1 /run/secrets/{secret.id})" "$(cut -d: -f2- /run/secrets/{secret.id})" '
+                ">> /run/netrc/netrc"
+                for index, secret in enumerate(plan.secrets)
+            ),
+            f"{'&& ' if plan.secrets else ''}python -m venv --without-pip /app/.venv",
+            f"&& {'NETRC=/run/netrc/netrc ' if plan.secrets else ''}uv pip install --python /app/.venv/bin/python "
+            f"--require-hashes --no-deps -r /stub/{REQUIREMENTS}",
             "&& /app/.venv/bin/python -m compileall -q --invalidation-mode unchecked-hash /app/.venv/lib"
             if plan.compile
             else None,

@@ -29,6 +29,8 @@ NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
 # A path in the build context: no spaces, quotes, `$`, backslashes, wildcards or control characters.
 PATH = re.compile(r"[A-Za-z0-9._@+=,-]+(?:/[A-Za-z0-9._@+=,-]+)*", re.ASCII)
 VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+# A URL's host name or IP address, as a netrc `machine`.
+HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.:-]*[A-Za-z0-9])?", re.ASCII)
 # A Debian package name (Debian Policy 5.6.1), optionally with :ARCH and =VERSION.
 DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?(?:=[A-Za-z0-9.+~:-]+)?", re.ASCII)
 PORT = re.compile(r"([0-9]{1,5})(?:/(?:tcp|udp))?", re.ASCII)
@@ -92,6 +94,10 @@ def variable(option: str, value: str) -> str:
         value,
         "is not a variable name; pass only the name, and give the value to `docker build --build-arg NAME=value`.",
     )
+
+
+def host(option: str, value: str) -> str:
+    return _matching(HOST, option, value, "has no host name that can be written into a Dockerfile; fix the URL.")
 
 
 def debian_package(option: str, value: str) -> str:

@@ -56,7 +56,6 @@ def test_a_missing_requirements_file_is_warned_about(project, poetry_cli) -> Non
     [
         ("monorepo/services/api", "--installer uv", ("core", "is a path dependency", "--installer poetry")),
         ("example", "--installer uv --stub-stage", ("--stub-stage", "drop one of them")),
-        ("explicit-source", "--installer uv --secret-source internal", ("BuildKit secrets", "--installer poetry")),
         ("classic", "--installer pip", ("--installer pip is not an installer", "poetry or uv")),
     ],
 )
@@ -70,3 +69,18 @@ def test_build_context_refuses_what_uv_cannot_install(project, poetry_cli) -> No
     root = project("monorepo/services/api")
     assert_one_line_error(poetry_cli(root, "docker build-context --installer uv"), "is a path dependency")
     assert not (root / DEFAULT_STUB_DIR).exists()
+
+
+def test_uv_reads_index_credentials_from_the_secret_as_a_netrc(project, poetry_cli) -> None:
+    root = project("explicit-source")
+    run = poetry_cli(root, "docker dockerfile --installer uv --secret-source internal")
+    assert run.status == 0, run.error
+    text = (root / "Dockerfile").read_text()
+    mounts = "--mount=type=secret,id=internal-credentials,required=true \\\n    --mount=type=tmpfs,target=/run/netrc"
+    assert mounts in text
+    assert (
+        "printf 'machine packages.example.com login %s password %s\\n' "
+        '"$(cut -d: -f1 /run/secrets/internal-credentials)" "$(cut -d: -f2- /run/secrets/internal-credentials)" '
+        ">> /run/netrc/netrc" in text
+    )
+    assert "&& NETRC=/run/netrc/netrc uv pip install" in text

@@ -51,15 +51,19 @@ def private_index(tmp_path: Path):
         server.wait(10)
 
 
-def test_credentials_reach_the_install_only_as_a_secret(tmp_path, docker, private_index) -> None:
+@pytest.mark.parametrize("installer", ["poetry", "uv"])
+def test_credentials_reach_the_install_only_as_a_secret(tmp_path, docker, private_index, installer) -> None:
     url, password = private_index
     root = tmp_path / "app"
     (root / "app").mkdir(parents=True)
     source = FIXTURES / "private-index" / "app"
     (root / "app" / "__init__.py").write_bytes((source / "app" / "__init__.py").read_bytes())
-    (root / "pyproject.toml").write_text((source / "pyproject.toml.template").read_text().replace("INDEX_URL", url))
+    pyproject = (source / "pyproject.toml.template").read_text().replace("INDEX_URL", url)
+    # With uv, the secret reaches uv as a netrc file (in a tmpfs), by the source URL's host.
+    table = f'\n[tool.poetry-plugin-docker]\ninstaller = "{installer}"\n'
+    (root / "pyproject.toml").write_text(pyproject + table)
 
-    app = Project(root, docker, "private-index")
+    app = Project(root, docker, f"private-index-{installer}")
     app.env.update({"POETRY_HTTP_BASIC_INTERNAL_USERNAME": USERNAME, "POETRY_HTTP_BASIC_INTERNAL_PASSWORD": password})
     app.poetry("lock")
     secret_file = tmp_path / "internal-credentials"
@@ -79,7 +83,9 @@ def test_credentials_reach_the_install_only_as_a_secret(tmp_path, docker, privat
         stub = root / ".docker-deps"
         for generated in (stub / "pyproject.toml", stub / "poetry.lock", root / "Dockerfile"):
             assert password not in generated.read_text()
-        assert "--mount=type=secret,id=internal-credentials" in (root / "Dockerfile").read_text()
+        dockerfile = (root / "Dockerfile").read_text()
+        assert "--mount=type=secret,id=internal-credentials" in dockerfile
+        assert ("-r /stub/requirements.txt" in dockerfile) == (installer == "uv")
         assert password not in build.log
         history = subprocess.run(
             [docker, "history", "--no-trunc", build.tag], capture_output=True, text=True, check=True
