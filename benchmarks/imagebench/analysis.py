@@ -166,11 +166,17 @@ def split_poetry_docker_build(lines: Sequence[tuple[float, str]], total: float) 
 
 
 def dependency_install(steps: Iterable[Step]) -> Step | None:
-    """The step that installs the dependencies (`poetry install`), if the build has one."""
+    """The step that installs the dependencies (`poetry install`), if the build has one; with
+    `--installer uv`, its install stages in one (the longest that ran; CACHED if none ran)."""
+    steps = list(steps)
     for step in steps:
         if re.search(r"\bRUN\b.*\bpoetry install\b", step.name):
             return step
-    return None
+    stages = [step for step in steps if re.search(r"\bRUN\b.*\buv pip install .*--require-hashes", step.name)]
+    ran = [step for step in stages if not step.cached and step.seconds is not None]
+    if ran:
+        return max(ran, key=lambda step: step.seconds or 0.0)
+    return stages[0] if stages else None
 
 
 # ----------------------------------------------------------------------------- numbers

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from poetry_plugin_docker import values
-from poetry_plugin_docker.export import requirements_file
+from poetry_plugin_docker.export import layer_requirements
 from poetry_plugin_docker.files import differing_files, write_files_atomically
 from poetry_plugin_docker.files import shown as shown_path
+from poetry_plugin_docker.layers import LAYERS_DIR
 from poetry_plugin_docker.path_dependencies import (
     PathDependency,
     dependency_dirs_in_stub,
@@ -32,7 +33,6 @@ from poetry_plugin_docker.stub import (
     CHECK_SCRIPT_SOURCE,
     LAYER_SCRIPT,
     LAYER_SCRIPT_SOURCE,
-    REQUIREMENTS,
     STUB_LOCK,
     STUB_PYPROJECT,
     render_stub_pyproject,
@@ -116,9 +116,9 @@ def write_build_context(
     files = stub_files(project, stub)
     written = [STUB_PYPROJECT, STUB_LOCK, CHECK_SCRIPT]
     if values.installer("--installer", installer) == "uv":  # what the uv installer installs, from the stub
-        files.update(requirements_file(stub, installed_selection(selection, project.has_main_group)))
+        files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group)))
         files[LAYER_SCRIPT] = LAYER_SCRIPT_SOURCE.read_bytes()
-        written += [REQUIREMENTS, LAYER_SCRIPT]
+        written += [f"{LAYERS_DIR}/", LAYER_SCRIPT]
     shown = shown_path(output, project.root) + "/"
     stale = stale_copies(output, files, dependency_dirs_in_stub(project.root, dependencies))
     if check:

@@ -12,8 +12,9 @@ settings, since it imports nothing of the application. It checks that
 - every compiled extension's shared libraries resolve in this image (`ldd`).
 
 With `--runtime-packages VIRTUALENV RUNTIME_ROOT` it runs in the deps stage instead,
-after the dependency install, with the runtime base image mounted read-only on
-RUNTIME_ROOT, and prints the Debian packages that the runtime image needs for the
+after the dependency install (VIRTUALENV may also hold virtualenvs side by side: the
+dependency layers of `--installer uv`, each mounted from its stage), with the runtime
+base image mounted read-only on RUNTIME_ROOT, and prints the Debian packages that the runtime image needs for the
 virtualenv's compiled files: for each shared library that `ldd` (here, in the builder,
 where the extensions were built) finds linked, and that is neither inside the
 virtualenv (a wheel's vendored `.libs`) nor in the runtime image, the package that
@@ -242,8 +243,13 @@ def runtime_packages(argv: list[str]) -> int:
     packages: dict[str, list[str]] = {}
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     users_of: dict[str, set[str]] = {}
+    # With --installer uv, VIRTUALENV holds each layer's virtualenv side by side: a library of another
+    # layer's package (torch's nvidia libraries) is not found from this one, but is in the image.
+    in_venv = {os.path.basename(path) for path in files}
     for path, libraries in linked_libraries(files).items():
         for name, resolved in libraries:
+            if resolved is None and name in in_venv:
+                continue
             if resolved is None and path.endswith(suffixes):
                 # (A wheel's vendored library finds its siblings through the extension's RPATH only.)
                 print(PACKAGES_PREFIX, f"{name} (for {path}) is not found in the builder either", file=sys.stderr)

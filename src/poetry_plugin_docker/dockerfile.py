@@ -29,10 +29,11 @@ from poetry_plugin_docker.build_context import Stub, describe_selection, plan_st
 from poetry_plugin_docker.dockerignore import render_dockerignore
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import differing_files, shown, write_files_atomically
+from poetry_plugin_docker.layers import LAYER_NAMES, LAYERS_DIR
 from poetry_plugin_docker.plan import DockerfileOptions, DockerfilePlan, plan_dockerfile
 from poetry_plugin_docker.render import GENERATED_MARKER, render_dockerfile
 from poetry_plugin_docker.result import Result
-from poetry_plugin_docker.stub import LAYER_SCRIPT, REQUIREMENTS, STUB_LOCK, STUB_PYPROJECT
+from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -126,10 +127,6 @@ def write_dockerfile(
     return Result(True, f"Wrote {names}.{_stub_advice(project, options, plan, stub)}{warnings}")
 
 
-# What `--installer uv` needs in the stub besides the lock: build-context writes them with --installer uv.
-UV_FILES = (REQUIREMENTS, LAYER_SCRIPT)
-
-
 def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfilePlan, stub: Stub) -> str:
     """What to run when the stub on disk is missing or not the one this Dockerfile installs."""
     if plan.stub_stage:
@@ -137,9 +134,10 @@ def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfileP
     project_in_stub = project.root / plan.stub_dir / plan.stub_project_dir
     if not (project_in_stub / STUB_LOCK).exists():
         return f" Run `poetry docker build-context` to write the stub it copies ({plan.stub_dir}/)."
-    if plan.installer == "uv" and not all((project.root / plan.stub_dir / name).exists() for name in UV_FILES):
+    layer_file = project.root / plan.stub_dir / LAYERS_DIR / f"{LAYER_NAMES[0]}.txt"
+    if plan.installer == "uv" and not layer_file.exists():
         return (
-            f" Warning: {plan.stub_dir}/ has no {REQUIREMENTS}, the requirements --installer uv installs; run "
+            f" Warning: {plan.stub_dir}/ has no {LAYERS_DIR}/, the requirements --installer uv installs; run "
             "`poetry docker build-context --installer uv`, or keep installer = \"uv\" in [tool.poetry-plugin-docker]."
         )
     if differing_files(project_in_stub, {STUB_PYPROJECT: stub.pyproject_text, STUB_LOCK: stub.lock}):

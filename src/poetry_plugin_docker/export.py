@@ -1,11 +1,10 @@
-"""The stub lock as the hashed requirements file that `--installer uv` installs.
+"""The stub lock as the hashed requirements files that `--installer uv` installs, one per layer.
 
 Poetry's own export rules (poetry-plugin-export's `Exporter`) write the requirements from
 the stub itself (its pyproject and lock, nothing else), so they are byte-stable across
 releases like the stub. Every line pins a version and carries the lock's hashes, and uv
 installs them with `--require-hashes --no-deps`: exactly the locked set, no resolution in
-the build. The deps stage then splits the installed virtualenv into the image's dependency
-layers (layer_venv.py).
+the build. layers.py splits them into the image's dependency layers.
 """
 
 from __future__ import annotations
@@ -19,15 +18,16 @@ from cleo.io.null_io import NullIO
 from packaging.utils import canonicalize_name
 
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.stub import REQUIREMENTS, STUB_LOCK, STUB_PYPROJECT
+from poetry_plugin_docker.layers import LAYERS_DIR, split_requirements
+from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.build_context import Stub
     from poetry_plugin_docker.selection import Selection
 
 HEADER = (
-    "# Written by `poetry docker build-context --installer uv` from the stub's poetry.lock (Poetry's\n"
-    "# export, with hashes); `uv pip install --require-hashes --no-deps` installs it. Do not edit; regenerate it.\n"
+    "# Dependency layer {layer}, written by `poetry docker build-context --installer uv` from the stub's\n"
+    "# poetry.lock (Poetry's export, with hashes); `uv pip install --require-hashes --no-deps` installs it.\n"
 )
 # Lock sources that a hashed requirements file cannot carry: uv refuses them with --require-hashes.
 _DIRECT_SOURCES = {"git": "a git", "directory": "a path", "file": "a local file", "url": "a direct URL"}
@@ -49,9 +49,11 @@ def check_exportable(lock_data: dict[str, Any]) -> None:
         )
 
 
-def requirements_file(stub: Stub, selection: Selection | None) -> dict[str, bytes]:
-    """The stub's requirements.txt for this stub and selection (None: nothing to install, no requirement)."""
-    return {REQUIREMENTS: (HEADER + _export(stub, selection)).encode("utf-8")}
+def layer_requirements(stub: Stub, selection: Selection | None) -> dict[str, bytes]:
+    """The requirements file of each dependency layer, by path in the stub directory, for this
+    stub and selection (None: nothing to install, every file empty)."""
+    files = split_requirements(_export(stub, selection), stub.lock_data, HEADER)
+    return {f"{LAYERS_DIR}/{layer}.txt": text.encode("utf-8") for layer, text in files.items()}
 
 
 def _export(stub: Stub, selection: Selection | None) -> str:

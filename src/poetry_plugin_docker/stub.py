@@ -23,9 +23,7 @@ DEFAULT_STUB_DIR = ".docker-deps"
 # (check_venv.py), written at the top of the stub directory.
 CHECK_SCRIPT = "check-venv.py"
 CHECK_SCRIPT_SOURCE = Path(__file__).with_name("check_venv.py")
-# With --installer uv: what uv installs (Poetry's export of the stub lock), and the deps stage's
-# split of the installed virtualenv into the image's dependency layers (layer_venv.py).
-REQUIREMENTS = "requirements.txt"
+# With --installer uv: the split of each install stage's virtualenv into its dependency layers.
 LAYER_SCRIPT = "layer-venv.py"
 LAYER_SCRIPT_SOURCE = Path(__file__).with_name("layer_venv.py")
 

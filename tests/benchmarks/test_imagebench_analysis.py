@@ -100,6 +100,19 @@ def test_dependency_install_finds_poetry_install_in_any_dockerfile() -> None:
     assert dependency_install(parse_buildkit_log("#1 [1/2] RUN poetry build\n#1 DONE 1.0s\n")) is None
 
 
+def test_dependency_install_of_the_uv_installer_is_its_longest_install_stage() -> None:
+    install = "RUN --mount=type=cache,target=/root/.cache/uv     cat /mnt/13.txt     | uv pip install --require-hashes"
+    log = (
+        f"#5 [deps-01-06 1/1] {install}\n#5 CACHED\n"
+        f"#6 [deps-07-12 1/1] {install}\n#6 DONE 0.4s\n"
+        f"#7 [deps-13-15 1/1] {install}\n#7 DONE 1.5s\n"
+    )
+    step = dependency_install(parse_buildkit_log(log))
+    assert step is not None and step.seconds == 1.5 and step.name.startswith("[deps-13-15 1/1]")
+    cached = log.replace("DONE 0.4s", "CACHED").replace("DONE 1.5s", "CACHED")
+    assert dependency_install(parse_buildkit_log(cached)).cached  # type: ignore[union-attr]
+
+
 # What `poetry docker build` prints (stdout and stderr in one stream), with the seconds
 # since the start at which each line arrived.
 POETRY_DOCKER_BUILD = [

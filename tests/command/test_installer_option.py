@@ -5,39 +5,42 @@ from __future__ import annotations
 import pytest
 from helpers import assert_one_line_error, set_in_pyproject
 
-from poetry_plugin_docker.stub import DEFAULT_STUB_DIR, LAYER_SCRIPT, LAYER_SCRIPT_SOURCE, REQUIREMENTS
+from poetry_plugin_docker.layers import LAYER_NAMES, LAYERS_DIR, STAGE_LAYERS
+from poetry_plugin_docker.stub import DEFAULT_STUB_DIR, LAYER_SCRIPT, LAYER_SCRIPT_SOURCE
 
 
 def test_build_context_writes_the_hashed_export_and_a_release_keeps_it(project, poetry_cli) -> None:
     root = project("extras-pep621")
-    stub = root / DEFAULT_STUB_DIR
     assert poetry_cli(root, "docker build-context").status == 0
-    assert not (stub / REQUIREMENTS).exists() and not (stub / LAYER_SCRIPT).exists()  # only for uv
+    layers = root / DEFAULT_STUB_DIR / LAYERS_DIR
+    assert not layers.exists() and not (root / DEFAULT_STUB_DIR / LAYER_SCRIPT).exists()  # only for uv
     run = poetry_cli(root, "docker build-context --installer uv -E idn")
     assert run.status == 0, run.error
-    assert f"{REQUIREMENTS}, {LAYER_SCRIPT})" in run.output
-    assert (stub / LAYER_SCRIPT).read_bytes() == LAYER_SCRIPT_SOURCE.read_bytes()
-    requirements = (stub / REQUIREMENTS).read_text()
+    files = {path.name: path.read_text() for path in sorted(layers.iterdir())}
+    assert list(files) == [f"{layer}.txt" for layer in LAYER_NAMES]
+    assert (root / DEFAULT_STUB_DIR / LAYER_SCRIPT).read_bytes() == LAYER_SCRIPT_SOURCE.read_bytes()
+    assert f"requirements/, {LAYER_SCRIPT})" in run.output
+    requirements = "".join(files.values())
     lines = [line for line in requirements.splitlines() if line and not line.startswith((" ", "#"))]
-    assert lines and all("==" in line for line in lines), requirements
+    assert all("==" in line for line in lines), requirements
     assert requirements.count("--hash=sha256:") >= len(lines)
     assert "idna==" in requirements  # the extra's dependency
-    # A release changes no byte of it.
+    # A release changes no byte of them.
     set_in_pyproject(root, 'version = "0.1.0"', 'version = "0.1.1"')
     assert poetry_cli(root, "docker build-context --installer uv -E idn --check").status == 0
     assert poetry_cli(root, "docker build-context --installer uv -E idn").status == 0
-    assert (stub / REQUIREMENTS).read_text() == requirements
+    assert {path.name: path.read_text() for path in sorted(layers.iterdir())} == files
 
 
 def test_the_installer_comes_from_the_table_for_both_commands(project, poetry_cli) -> None:
     root = project("classic")
     set_in_pyproject(root, "[tool.poetry]", '[tool.poetry-plugin-docker]\ninstaller = "uv"\n\n[tool.poetry]')
     assert poetry_cli(root, "docker build-context").status == 0
-    assert "six==" in (root / DEFAULT_STUB_DIR / REQUIREMENTS).read_text()
+    assert "six==" in "".join(path.read_text() for path in (root / DEFAULT_STUB_DIR / LAYERS_DIR).iterdir())
     run = poetry_cli(root, "docker dockerfile")
     assert run.status == 0, run.error
     text = (root / "Dockerfile").read_text()
-    assert "uv pip install --python /app/.venv/bin/python --require-hashes --no-deps -r /stub/requirements.txt" in text
+    assert "| uv pip install --python /app/.venv/bin/python --require-hashes --no-deps -r -" in text
     # No Poetry in the builder: no stage of it, no install of it, no `poetry` command run.
     assert "'poetry==" not in text and "FROM poetry AS" not in text
     assert not [line for line in text.splitlines() if line.lstrip("&| ").startswith(("RUN poetry", "poetry "))]
@@ -48,7 +51,7 @@ def test_a_missing_requirements_file_is_warned_about(project, poetry_cli) -> Non
     assert poetry_cli(root, "docker build-context").status == 0
     run = poetry_cli(root, "docker dockerfile --installer uv")
     assert run.status == 0, run.error
-    assert f"has no {REQUIREMENTS}" in run.output and "build-context --installer uv" in run.output
+    assert "has no requirements/" in run.output and "build-context --installer uv" in run.output
 
 
 @pytest.mark.parametrize(
@@ -76,11 +79,13 @@ def test_uv_reads_index_credentials_from_the_secret_as_a_netrc(project, poetry_c
     run = poetry_cli(root, "docker dockerfile --installer uv --secret-source internal")
     assert run.status == 0, run.error
     text = (root / "Dockerfile").read_text()
-    mounts = "--mount=type=secret,id=internal-credentials,required=true \\\n    --mount=type=tmpfs,target=/run/netrc"
-    assert mounts in text
-    assert (
-        "printf 'machine packages.example.com login %s password %s\\n' "
-        '"$(cut -d: -f1 /run/secrets/internal-credentials)" "$(cut -d: -f2- /run/secrets/internal-credentials)" '
-        ">> /run/netrc/netrc" in text
-    )
-    assert "&& NETRC=/run/netrc/netrc uv pip install" in text
+    for layers in STAGE_LAYERS:  # every install stage, each with its own tmpfs
+        stage = text.split(f"FROM venv AS deps-{layers[0]}-{layers[-1]}\n", 1)[1].split("\n\n", 1)[0]
+        assert "--mount=type=secret,id=internal-credentials,required=true \\\n" in stage
+        assert "--mount=type=tmpfs,target=/run/netrc \\\n" in stage
+        assert (
+            "printf 'machine packages.example.com login %s password %s\\n' "
+            '"$(cut -d: -f1 /run/secrets/internal-credentials)" "$(cut -d: -f2- /run/secrets/internal-credentials)" '
+            ">> /run/netrc/netrc &&" in stage
+        )
+        assert "| NETRC=/run/netrc/netrc uv pip install --python /app/.venv/bin/python" in stage

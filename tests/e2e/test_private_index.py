@@ -85,7 +85,7 @@ def test_credentials_reach_the_install_only_as_a_secret(tmp_path, docker, privat
             assert password not in generated.read_text()
         dockerfile = (root / "Dockerfile").read_text()
         assert "--mount=type=secret,id=internal-credentials" in dockerfile
-        assert ("-r /stub/requirements.txt" in dockerfile) == (installer == "uv")
+        assert ("uv pip install --python /app/.venv/bin/python --require-hashes" in dockerfile) == (installer == "uv")
         assert password not in build.log
         history = subprocess.run(
             [docker, "history", "--no-trunc", build.tag], capture_output=True, text=True, check=True
