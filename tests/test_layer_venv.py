@@ -35,6 +35,8 @@ def _venv(tmp_path: Path) -> Path:
     (venv / "lib64").symlink_to("lib")
     (venv / ".lock").write_text("")
     numpy = {"numpy/__init__.py": "", "numpy/core.so": "\x7fELF", "../../../bin/f2py": "#!/app/.venv/bin/python\n"}
+    # setuptools-style vendoring: a package's own copy of another distribution, with its dist-info.
+    numpy["numpy/_vendor/six-1.16.0.dist-info/RECORD"] = "six.py,,\n"
     _distribution(venv, "NumPy", "2.0.0", numpy)
     _distribution(venv, "typing_extensions", "4.12.2", {"typing_extensions.py": ""})
     (venv / SITE / "__pycache__").mkdir()
@@ -71,6 +73,7 @@ def test_each_distribution_moves_to_the_layer_of_its_requirements_file_with_time
         f"{prefix}/{SITE}/numpy-2.0.0.dist-info/METADATA",
         f"{prefix}/{SITE}/numpy-2.0.0.dist-info/RECORD",
         f"{prefix}/{SITE}/numpy/__init__.py",
+        f"{prefix}/{SITE}/numpy/_vendor/six-1.16.0.dist-info/RECORD",  # numpy's own file, not a distribution
         f"{prefix}/{SITE}/numpy/core.so",
     ]
     assert _files(output / "06") == [  # typing_extensions: the canonical name of typing-extensions
@@ -89,7 +92,7 @@ def test_each_distribution_moves_to_the_layer_of_its_requirements_file_with_time
     assert not [path for path in venv.rglob("*") if not path.is_dir()]  # everything moved
     times = {os.lstat(path).st_mtime for layer in ("04", "05", "06") for path in (output / layer).rglob("*")}
     assert times == {0}
-    assert run.stdout == "layer-venv: files per layer: 04 3, 05 5, 06 4\n"
+    assert run.stdout == "layer-venv: files per layer: 04 3, 05 6, 06 4\n"
 
 
 def test_a_distribution_no_file_names_fails_the_step(tmp_path) -> None:

@@ -19,6 +19,7 @@ Standard library only, and Python 3.8 compatible: it runs on whatever Python the
 from __future__ import annotations
 
 import csv
+import glob
 import os
 import re
 import sys
@@ -54,12 +55,18 @@ def metadata_name(info: str) -> str:
 
 
 def file_layers(venv: str, layer_of_name: dict[str, str]) -> dict[str, str]:
-    """Each installed file's path -> the layer of the distribution whose RECORD names it."""
+    """Each installed file's path -> the layer of the distribution whose RECORD names it.
+
+    Only the .dist-info directories of site-packages itself: a package may vendor others with
+    theirs (setuptools/_vendor/jaraco.collections-5.1.0.dist-info), which are its own files."""
     layers: dict[str, str] = {}
-    for directory, names, files in os.walk(venv):
-        if not (directory.endswith(".dist-info") and "RECORD" in files):
-            continue
-        names[:] = []
+    infos = [
+        os.path.join(site, entry)
+        for site in sorted(glob.glob(os.path.join(venv, "lib", "python*", "site-packages")))
+        for entry in sorted(os.listdir(site))
+        if entry.endswith(".dist-info") and os.path.isfile(os.path.join(site, entry, "RECORD"))
+    ]
+    for directory in infos:
         name = canonical_name(metadata_name(directory))
         if name not in layer_of_name:
             raise SystemExit(f"{PREFIX} {name} is installed, but no requirements file given names it")
