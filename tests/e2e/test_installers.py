@@ -64,9 +64,10 @@ def test_uv_installs_the_set_poetry_installs(project, docker, fixture, options) 
 
 
 
-def _uv_build(app: Project, extra: list[str] = ()) -> str:  # type: ignore[assignment]
+def _uv_build(app: Project, extra: list[str] = (), options: list[str] = ()) -> str:  # type: ignore[assignment]
+    """Build with uv: `extra` goes to docker build, `options` to `poetry docker dockerfile`."""
     app.poetry("docker", "build-context", "--installer", "uv")
-    app.poetry("docker", "dockerfile", "--force", *DOCKERFILE_OPTIONS, "--installer", "uv")
+    app.poetry("docker", "dockerfile", "--force", *DOCKERFILE_OPTIONS, "--installer", "uv", *options)
     return app.build(list(extra), prepare=False).tag
 
 
@@ -107,6 +108,41 @@ def test_the_same_lock_gives_the_same_dependency_layers(project, docker) -> None
         assert len(one) == len(two)
         assert [one[i] for i in dependency_layers] == [two[i] for i in dependency_layers]
         assert len({one[i] for i in dependency_layers}) > 3  # real layers, not 15 empty ones
+    finally:
+        app.remove_images()
+
+
+# In the image: for each of these modules (imported), how Python checks its bytecode (the pyc
+# header's flags: 1 = by hash, unchecked; 0 = by the source's time) and, for 0, whether that time
+# matches the source's, so that Python takes the bytecode instead of compiling again.
+BYTECODE = """
+import importlib, importlib.util, json, os, sys
+found = {}
+for name in sys.argv[1:]:
+    source = importlib.import_module(name).__file__
+    with open(importlib.util.cache_from_source(source), "rb") as pyc:
+        header = pyc.read(16)
+    flags = int.from_bytes(header[4:8], "little")
+    fresh = flags != 0 or int.from_bytes(header[8:12], "little") == int(os.stat(source).st_mtime) & 0xFFFFFFFF
+    found[name] = [flags, fresh]
+print(json.dumps(found, sort_keys=True))
+"""
+
+
+def test_compile_with_uv_ships_bytecode_that_stays_valid_with_file_times_zero(project, docker) -> None:
+    # The dependency layers' file times are 0: bytecode checked by the source's time would be stale,
+    # and the read-only image would compile on every start. Hash-checked bytecode stays valid.
+    app = Project(project("example"), docker, "uv-compile")
+    try:
+        tag = _uv_build(app, options=["--compile"])
+        result = subprocess.run(
+            [app.docker, "run", "--rm", "--network=none", "--entrypoint", "python", tag, "-c", BYTECODE,
+             "fastapi", "starlette.routing", "pydantic", "idna", "fastapi_service.main"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        # The dependencies by hash; the project (its own layer, file times kept) by time.
+        dependencies = {name: [1, True] for name in ("fastapi", "idna", "pydantic", "starlette.routing")}
+        assert json.loads(result.stdout) == {**dependencies, "fastapi_service.main": [0, True]}
     finally:
         app.remove_images()
 
