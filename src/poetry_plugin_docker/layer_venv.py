@@ -18,11 +18,11 @@ Standard library only, and Python 3.8 compatible: it runs on whatever Python the
 
 from __future__ import annotations
 
-import csv
 import glob
 import os
 import re
 import sys
+from importlib import metadata
 
 PREFIX = "layer-venv:"
 
@@ -43,38 +43,20 @@ def requirement_names(path: str) -> list[str]:
     return names
 
 
-def metadata_name(info: str) -> str:
-    """The `Name:` of a .dist-info directory's METADATA (its headers end at the first blank line)."""
-    with open(os.path.join(info, "METADATA"), encoding="utf-8", errors="replace") as stream:
-        for line in stream:
-            if not line.strip():
-                break
-            if line.lower().startswith("name:"):
-                return line.split(":", 1)[1].strip()
-    return os.path.basename(info).split("-", 1)[0]
-
-
 def file_layers(venv: str, layer_of_name: dict[str, str]) -> dict[str, str]:
     """Each installed file's path -> the layer of the distribution whose RECORD names it.
 
-    Only the .dist-info directories of site-packages itself: a package may vendor others with
-    theirs (setuptools/_vendor/jaraco.collections-5.1.0.dist-info), which are its own files."""
+    The distributions of site-packages itself, as `importlib.metadata` finds them (check-venv.py
+    reads them the same way): a package may vendor others with their .dist-info directories
+    (setuptools/_vendor/jaraco.collections-5.1.0.dist-info), which are its own files."""
+    sites = sorted(glob.glob(os.path.join(venv, "lib", "python*", "site-packages")))
     layers: dict[str, str] = {}
-    infos = [
-        os.path.join(site, entry)
-        for site in sorted(glob.glob(os.path.join(venv, "lib", "python*", "site-packages")))
-        for entry in sorted(os.listdir(site))
-        if entry.endswith(".dist-info") and os.path.isfile(os.path.join(site, entry, "RECORD"))
-    ]
-    for directory in infos:
-        name = canonical_name(metadata_name(directory))
+    for distribution in metadata.distributions(path=sites):
+        name = canonical_name(distribution.metadata["Name"])
         if name not in layer_of_name:
             raise SystemExit(f"{PREFIX} {name} is installed, but no requirements file given names it")
-        site = os.path.dirname(directory)
-        with open(os.path.join(directory, "RECORD"), encoding="utf-8", newline="") as stream:
-            for row in csv.reader(stream):
-                if row:
-                    layers[os.path.normpath(os.path.join(site, row[0]))] = layer_of_name[name]
+        for file in distribution.files or []:
+            layers[os.path.normpath(str(distribution.locate_file(file)))] = layer_of_name[name]
     return layers
 
 
