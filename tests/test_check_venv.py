@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import shutil
 import subprocess
 import sys
 import venv
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
 from poetry_plugin_docker.stub import CHECK_SCRIPT_SOURCE
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 @pytest.fixture
@@ -24,8 +23,10 @@ def virtualenv(tmp_path: Path) -> tuple[Path, Path]:
     return root, site
 
 
-def _check(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(root / "bin" / "python"), str(CHECK_SCRIPT_SOURCE)], capture_output=True, text=True)
+def _check(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(root / "bin" / "python"), str(CHECK_SCRIPT_SOURCE), *args], capture_output=True, text=True
+    )
 
 
 def _distribution(site: Path, name: str, files: dict[str, str], record_extra: tuple[str, ...] = ()) -> None:
@@ -96,3 +97,114 @@ def test_runtime_packages_names_the_debian_packages_a_runtime_image_lacks(virtua
     # Nothing compiled: nothing to look up.
     (site / "_ssl_copy.so").unlink()
     assert _runtime_packages(root, empty).stdout == ""
+
+
+# Shared objects built here with gcc, laid out as auditwheel lays out a wheel: an extension module
+# in pkg/, the libraries it vendors in pkg.libs/, found through the module's RPATH.
+EXTENSION = importlib.machinery.EXTENSION_SUFFIXES[0]  # .cpython-3XY-<platform>.so
+
+
+def _shared_object(path: Path, code: str, *links: str, rpath: str | None = None) -> None:
+    if shutil.which("gcc") is None:
+        pytest.fail("these tests build real shared objects and need gcc")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    command = ["gcc", "-shared", "-fPIC", "-o", str(path), "-x", "c", "-", "-Wl,--no-as-needed"]
+    for link in links:  # "dir/libname.so": link that library by its file name
+        command += [f"-L{Path(link).parent}", f"-l:{Path(link).name}"]
+    if rpath:  # DT_RPATH, as auditwheel writes it: it applies to everything the module loads
+        command.append(f"-Wl,--disable-new-dtags,-rpath,{rpath}")
+    subprocess.run(command, input=code.encode(), check=True)
+
+
+def _vendoring_wheel(site: Path) -> Path:
+    """pkg 1.0: pkg/_ext (an extension module) needs pkg.libs/libouter.so, which needs
+    pkg.libs/libinner.so; only the module has an RPATH (numpy 1.26.4's openblas and gfortran)."""
+    libs = site / "pkg.libs"
+    _shared_object(libs / "libinner.so", "int inner(void) { return 1; }")
+    _shared_object(libs / "libouter.so", "int outer(void) { return 2; }", str(libs / "libinner.so"))
+    extension = site / "pkg" / f"_ext{EXTENSION}"
+    module_code = "void *PyInit__ext(void) { return 0; }"
+    _shared_object(extension, module_code, str(libs / "libouter.so"), rpath="$ORIGIN/../pkg.libs")
+    files = ["pkg/__init__.py", f"pkg/_ext{EXTENSION}", "pkg.libs/libinner.so", "pkg.libs/libouter.so"]
+    (site / "pkg" / "__init__.py").write_text("")
+    info = site / "pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n")
+    (info / "RECORD").write_text("".join(f"{path},,\n" for path in [*files, f"{info.name}/METADATA"]))
+    return extension
+
+
+def test_a_vendored_library_is_judged_through_the_module_that_loads_it(virtualenv) -> None:
+    # ldd on libouter.so alone says libinner.so is not found; the loader finds it through the module's RPATH.
+    root, site = virtualenv
+    _vendoring_wheel(site)
+    alone = subprocess.run(["ldd", str(site / "pkg.libs" / "libouter.so")], capture_output=True, text=True)
+    assert "libinner.so => not found" in alone.stdout
+    result = _check(root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "check-venv: 1 distributions, 1 compiled extensions: ok\n"
+
+
+def _without_inner_library(site: Path) -> None:
+    """pkg 1.0 as a wheel that forgot to vendor libinner.so."""
+    (site / "pkg.libs" / "libinner.so").unlink()
+    record = site / "pkg-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text().replace("pkg.libs/libinner.so,,\n", ""))
+
+
+def test_a_library_missing_from_the_loaded_tree_fails_the_build(virtualenv) -> None:
+    root, site = virtualenv
+    extension = _vendoring_wheel(site)
+    _without_inner_library(site)
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"check-venv: pkg 1.0: {extension.relative_to(root.resolve())} needs libinner.so, not found in the runtime "
+        "image: install the Debian package that provides it with --runtime-package (`apt-file search libinner.so` "
+        "names it)",
+        f"check-venv: 1 problem in {root.resolve()}: this image would fail at run time, so the build stops here.",
+    ]
+
+
+def test_a_shared_object_that_is_not_a_module_is_not_judged_alone(virtualenv) -> None:
+    # ibm_db's clidriver/lib/libdb2clixml4c.so: an identifier for a name, no PyInit_, a dependency
+    # that only the libraries loading it know where to find.
+    root, site = virtualenv
+    missing = site / "other" / "libmissing.so"
+    _shared_object(missing, "int missing(void) { return 0; }")
+    for name in (f"libdriver{EXTENSION}", "libdriver.so"):
+        _shared_object(site / "driver" / "lib" / name, "int d(void) { return 0; }", str(missing))
+    missing.unlink()
+    result = _check(root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "check-venv: 0 distributions, 0 compiled extensions: ok\n"
+
+
+def test_check_ignore_skips_one_distribution_and_says_so(virtualenv) -> None:
+    root, site = virtualenv
+    _vendoring_wheel(site)
+    _without_inner_library(site)
+    assert _check(root).returncode == 1
+    result = _check(root, "--ignore", "PKG")  # names compare as PEP 503 normalises them
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "check-venv: pkg 1.0: shared libraries not checked (--check-ignore)",
+        "check-venv: 1 distributions, 1 compiled extensions: ok",
+    ]
+
+
+def test_a_library_the_package_loads_by_its_path_is_a_note(virtualenv) -> None:
+    # torch loads its CUDA libraries by path before its extension: a name the loader does not
+    # find, but that the virtualenv carries, is the package's own business.
+    root, site = virtualenv
+    extension = _vendoring_wheel(site)
+    (site / "pkg.libs" / "libinner.so").rename(site / "pkg" / "libinner.so")
+    record = site / "pkg-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text().replace("pkg.libs/libinner.so", "pkg/libinner.so"))
+    result = _check(root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"check-venv: pkg 1.0: {extension.relative_to(root.resolve())} needs libinner.so, found in the virtualenv "
+        "only (its package loads it)",
+        "check-venv: 1 distributions, 1 compiled extensions: ok",
+    ]

@@ -9,7 +9,14 @@ settings, since it imports nothing of the application. It checks that
   virtualenv (the builder's source tree is not in the image);
 - every file that a distribution's RECORD names exists (bytecode aside: Python
   compiles the source when a `.pyc` is missing);
-- every compiled extension's shared libraries resolve in this image (`ldd`).
+- every importable extension module (a file named MODULE + an extension suffix that
+  exports `PyInit_MODULE`) finds its shared libraries here, as the dynamic loader finds
+  them when Python imports it: `ldd` on the module is the runtime image's own loader in
+  its trace mode, so it follows the module's RPATH/RUNPATH into the libraries its wheel
+  vendors (`numpy.libs/`), the libraries those load, and the image's library paths and
+  cache. Vendored libraries are not judged on their own: their dependencies are found
+  through the module that loads them. `--ignore DISTRIBUTION` (`--check-ignore`) skips
+  this part for a distribution that loads libraries of its own at run time.
 
 With `--runtime-packages VIRTUALENV RUNTIME_ROOT` it runs in the deps stage instead,
 after the dependency install (VIRTUALENV may also hold virtualenvs side by side: the
@@ -34,13 +41,15 @@ import glob
 import importlib.machinery
 import json
 import os
+import re
 import shutil
+import struct
 import subprocess
 import sys
 import sysconfig
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -128,11 +137,68 @@ def pth_problems(site: str, venv: str, owners: dict[str, str]) -> list[tuple[str
 
 
 def extension_modules(site: str) -> list[str]:
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    """The importable extension modules under `site`: files named MODULE + an extension suffix of
+    this Python that export `PyInit_MODULE`. The other shared objects (the libraries a wheel
+    vendors in `numpy.libs/`, `clidriver/lib/`) are never imported; the loader reaches them
+    through the modules that need them, and through those modules' RPATH."""
+    suffixes = sorted(importlib.machinery.EXTENSION_SUFFIXES, key=len, reverse=True)
     found: list[str] = []
     for directory, _, names in os.walk(site):
-        found.extend(os.path.join(directory, name) for name in sorted(names) if name.endswith(suffixes))
+        for name in sorted(names):
+            suffix = next((suffix for suffix in suffixes if name.endswith(suffix)), None)
+            if suffix is None:
+                continue
+            module = name[: -len(suffix)]
+            path = os.path.join(directory, name)
+            if module.isidentifier() and exports(path, "PyInit_" + module):
+                found.append(path)
     return sorted(found)
+
+
+def exports(path: str, symbol: str) -> bool:
+    """Whether the ELF shared object at `path` defines `symbol` in its dynamic symbol table."""
+    try:
+        with open(path, "rb") as stream:
+            return _defines(stream, symbol.encode("ascii"))
+    except (OSError, struct.error, ValueError, IndexError):
+        return False
+
+
+def _defines(stream: BinaryIO, wanted: bytes) -> bool:
+    ident = stream.read(16)
+    if ident[:4] != ELF_MAGIC:
+        return False
+    wide = ident[4] == 2  # ELFCLASS64
+    order = "<" if ident[5] == 1 else ">"
+    stream.seek(0x28 if wide else 0x20)
+    (section_offset,) = struct.unpack(order + ("Q" if wide else "I"), stream.read(8 if wide else 4))
+    stream.seek(0x3A if wide else 0x2E)
+    entry_size, count = struct.unpack(order + "HH", stream.read(4))
+    header = order + ("IIQQQQIIQQ" if wide else "IIIIIIIIII")
+    sections = []
+    for index in range(count):
+        stream.seek(section_offset + index * entry_size)
+        sections.append(struct.unpack(header, stream.read(struct.calcsize(header))))
+    # (name, type, flags, address, offset, size, link, ...): SHT_DYNSYM is 11, its strings in `link`.
+    dynsym = next((section for section in sections if section[1] == 11), None)
+    if dynsym is None:
+        return False
+    strings_section = sections[dynsym[6]]
+    stream.seek(strings_section[4])
+    strings = stream.read(strings_section[5])
+    if b"\0" + wanted + b"\0" not in strings:  # most shared objects: no need to read their symbols
+        return False
+    symbol = order + ("IBBHQQ" if wide else "IIIBBH")
+    size = struct.calcsize(symbol)
+    stream.seek(dynsym[4])
+    table = stream.read(dynsym[5])
+    for start in range(0, len(table) - size + 1, size):
+        fields = struct.unpack(symbol, table[start : start + size])
+        name_offset, section_index = fields[0], (fields[3] if wide else fields[5])
+        # SHN_UNDEF (0): a symbol it needs from elsewhere, not one it defines.
+        if section_index != 0 and strings[name_offset : name_offset + len(wanted) + 1] == wanted + b"\0":
+            return True
+    return False
 
 
 def linked_libraries(paths: list[str]) -> dict[str, list[tuple[str, str | None]]]:
@@ -225,9 +291,6 @@ def owning_package(library: str) -> str | None:
     return None
 
 
-
-
-
 def runtime_packages(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: check-venv.py --runtime-packages VIRTUALENV RUNTIME_ROOT", file=sys.stderr)
@@ -241,7 +304,7 @@ def runtime_packages(argv: list[str]) -> int:
         return 0
     directories = library_directories(runtime_root)
     packages: dict[str, list[str]] = {}
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    extensions = set(extension_modules(venv))
     users_of: dict[str, set[str]] = {}
     # With --installer uv, VIRTUALENV holds each layer's virtualenv side by side: a library of another
     # layer's package (torch's nvidia libraries) is not found from this one, but is in the image.
@@ -250,7 +313,7 @@ def runtime_packages(argv: list[str]) -> int:
         for name, resolved in libraries:
             if resolved is None and name in in_venv:
                 continue
-            if resolved is None and path.endswith(suffixes):
+            if resolved is None and path in extensions:
                 # (A wheel's vendored library finds its siblings through the extension's RPATH only.)
                 print(PACKAGES_PREFIX, f"{name} (for {path}) is not found in the builder either", file=sys.stderr)
             elif resolved is None:
@@ -272,7 +335,47 @@ def runtime_packages(argv: list[str]) -> int:
     return 0
 
 
-def main() -> int:
+def canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def library_problems(
+    extensions: list[str], venv: str, owners: dict[str, str]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The extension modules whose shared libraries the loader cannot find here: (owner, problem)
+    pairs, and notes on libraries that only the package itself can load."""
+    carried = {os.path.basename(path) for path in elf_files(venv)}
+    problems: list[tuple[str, str]] = []
+    notes: list[str] = []
+    for path, libraries in sorted(unresolved_libraries(extensions).items()):
+        owner = owners.get(os.path.realpath(path), "a file of no distribution")
+        shown = os.path.relpath(path, venv)
+        # A library the virtualenv carries where the loader does not look is loaded first, by its path,
+        # by the package itself (torch's CUDA libraries): it is there, so only a note.
+        preloaded = [name for name in libraries if name in carried]
+        if preloaded:
+            notes.append(
+                f"{owner}: {shown} needs {', '.join(preloaded)}, found in the virtualenv only (its package loads it)"
+            )
+        missing = [name for name in libraries if name not in carried]
+        if missing:
+            problems.append(
+                (
+                    owner,
+                    "{} needs {}, not found in the runtime image: install the Debian package that provides {} with "
+                    "--runtime-package (`apt-file search {}` names it)".format(
+                        shown, ", ".join(missing), "it" if len(missing) == 1 else "them", missing[0]
+                    ),
+                )
+            )
+    return problems, notes
+
+
+def main(argv: list[str]) -> int:
+    ignored = {canonical_name(name) for flag, name in zip(argv[::2], argv[1::2]) if flag == "--ignore"}
+    if len(argv) % 2 or any(flag != "--ignore" for flag in argv[::2]):
+        print("usage: check-venv.py [--ignore DISTRIBUTION]...", file=sys.stderr)
+        return 2
     venv = os.path.realpath(sys.prefix)
     distributions = list(metadata.distributions(path=site_directories()))
     owners = owned_files(distributions)
@@ -285,20 +388,20 @@ def main() -> int:
         if os.path.isdir(site):
             problems.extend(pth_problems(site, venv, owners))
             extensions.extend(extension_modules(site))
+    ignored_labels = {
+        distribution_label(distribution)
+        for distribution in distributions
+        if canonical_name(distribution.metadata["Name"]) in ignored
+    }
+    for label in sorted(ignored_labels):
+        print(PREFIX, f"{label}: shared libraries not checked (--check-ignore)")
     if extensions and shutil.which("ldd") is None:
         print(PREFIX, "no ldd in this image: the shared libraries of compiled extensions were not checked")
     elif extensions:
-        for path, libraries in sorted(unresolved_libraries(extensions).items()):
-            owner = owners.get(os.path.realpath(path), "a file of no distribution")
-            problems.append(
-                (
-                    owner,
-                    "{} needs {}, not found in the runtime image: install the Debian package that "
-                    "provides {} with --runtime-package".format(
-                        os.path.relpath(path, venv), ", ".join(libraries), "it" if len(libraries) == 1 else "them"
-                    ),
-                )
-            )
+        found, notes = library_problems(extensions, venv, owners)
+        for note in notes:
+            print(PREFIX, note)
+        problems.extend((owner, problem) for owner, problem in found if owner not in ignored_labels)
     for owner, problem in problems:
         print(PREFIX, f"{owner}: {problem}", file=sys.stderr)
     if problems:
@@ -317,4 +420,4 @@ def main() -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--runtime-packages"]:
         sys.exit(runtime_packages(sys.argv[2:]))
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
