@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING
 
 from poetry_plugin_docker import values
 from poetry_plugin_docker.build_context import write_build_context
+from poetry_plugin_docker.config import TABLE
 from poetry_plugin_docker.credentials import secret_file_content
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.files import project_path
 from poetry_plugin_docker.plan import DEFAULT_OUTPUT
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.selection import configured_selection
@@ -60,15 +62,18 @@ class BuildHandler:
         config = project.config
         environ = dict(os.environ if self.environ is None else self.environ)
         version = image_version(project, environ)  # before anything is written: it can fail
-        dockerfile = project.root / config.get("dockerfile", DEFAULT_OUTPUT)
+        dockerfile = project.root / project_path(
+            project.root, config.get("dockerfile", DEFAULT_OUTPUT), f"dockerfile in [tool.{TABLE}]"
+        )
         if derives_stub(dockerfile):
             self.write_line("The Dockerfile derives the dependency stub itself (--stub-stage).")
         else:
             stub = write_build_context(
                 project,
-                project.root / config.get("stub-dir", DEFAULT_STUB_DIR),
+                config.get("stub-dir", DEFAULT_STUB_DIR),
                 configured_selection(project),
                 installer=config.get("installer", values.DEFAULT_INSTALLER),
+                option=f"stub-dir in [tool.{TABLE}]",
             )
             self.write_line(stub.message)
         with build_command(

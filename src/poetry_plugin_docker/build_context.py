@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from poetry_plugin_docker import values
 from poetry_plugin_docker.export import layer_requirements
-from poetry_plugin_docker.files import differing_files, write_files_atomically
+from poetry_plugin_docker.files import (
+    STUB_MARKER,
+    STUB_MARKER_TEXT,
+    differing_files,
+    stub_directory,
+    write_files_atomically,
+)
 from poetry_plugin_docker.files import shown as shown_path
 from poetry_plugin_docker.layers import LAYERS_DIR
 from poetry_plugin_docker.path_dependencies import (
@@ -41,7 +47,6 @@ from poetry_plugin_docker.stub import (
 from poetry_plugin_docker.toml import tomllib
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from poetry_plugin_docker.selection import Selection
 
@@ -89,6 +94,7 @@ def stub_files(project: Project, stub: Stub) -> dict[str, bytes]:
         f"{prefix}{STUB_LOCK}": stub.lock,
         **dependency_files,
         CHECK_SCRIPT: CHECK_SCRIPT_SOURCE.read_bytes(),
+        STUB_MARKER: STUB_MARKER_TEXT,
     }
 
 
@@ -105,12 +111,16 @@ def describe_selection(selection: Selection) -> str:
 
 def write_build_context(
     project: Project,
-    output: Path,
+    stub_dir: str,
     selection: Selection,
     *,
     check: bool = False,
     installer: str = values.DEFAULT_INSTALLER,
+    option: str = "--output",
 ) -> Result:
+    """Write (or --check) the stub for `selection` into `stub_dir`, relative to the project root;
+    `option` is where that path came from, for the one-line refusal of a directory the plugin may not own."""
+    output = project.root / stub_directory(project.root, stub_dir, option)
     stub = plan_stub(project, selection)
     dependencies = stub.dependencies
     files = stub_files(project, stub)

@@ -40,6 +40,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "data-dirs": (list, "--data-dir"),
     "healthcheck": (str, "--healthcheck"),
     "installer": (str, "--installer"),
+    "check-ignore": (list, "--check-ignore"),
 }
 # Lists whose items may also be TOML integers (ports = [8000]).
 _INTEGER_ITEMS = ("ports",)

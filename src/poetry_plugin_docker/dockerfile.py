@@ -24,11 +24,10 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from poetry_plugin_docker import values
 from poetry_plugin_docker.build_context import Stub, describe_selection, plan_stub
 from poetry_plugin_docker.dockerignore import render_dockerignore
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.files import differing_files, shown, write_files_atomically
+from poetry_plugin_docker.files import differing_files, project_path, shown, write_files_atomically
 from poetry_plugin_docker.layers import LAYER_NAMES, LAYERS_DIR
 from poetry_plugin_docker.plan import DockerfileOptions, DockerfilePlan, plan_dockerfile
 from poetry_plugin_docker.render import GENERATED_MARKER, render_dockerfile
@@ -87,10 +86,11 @@ def write_dockerfile(
     *,
     check: bool = False,
     force: bool = False,
+    output_option: str = "--output",
 ) -> Result:
     """Write (or --check) the Dockerfile (`output_name`, relative to the project root) and the
     .dockerignore of the build context."""
-    output = project.root / values.path("--output", output_name)
+    output = project.root / project_path(project.root, output_name, output_option)
     stub = plan_stub(project, options.selection)
     plan = plan_dockerfile(project, options, stub)
     text = dockerfile_text(plan)

@@ -1,12 +1,58 @@
-"""Writing output files atomically, and comparing them for --check."""
+"""Where the plugin may write, writing output files atomically, and comparing them for --check."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from poetry_plugin_docker import values
 from poetry_plugin_docker.errors import UserError
+
+# The file that marks a directory as the plugin's own stub: it rewrites (and prunes) what is in it.
+STUB_MARKER = ".poetry-plugin-docker"
+STUB_MARKER_TEXT = b"Written by poetry-plugin-docker (poetry docker build-context), which rewrites this directory.\n"
+# A stub written before the marker existed: its script, or nothing but the two stub files.
+_EARLIER_STUB_FILES = ("check-venv.py",)
+_MINIMAL_STUB = {"pyproject.toml", "poetry.lock"}
+
+
+def project_path(root: Path, value: str, option: str) -> str:
+    """`value` as a relative path inside the project (`root`), never the root itself, checked to be
+    writable into a Dockerfile; else one line naming the option, the path and the rule."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or str(path) in ("", "."):
+        raise UserError(
+            f"{option} {values.shown(value)} is not inside the project: the plugin writes only below the project "
+            "root, never the root itself; use a relative path without '..' (such as .docker-deps)."
+        )
+    relative = values.path(option, str(path))
+    real_root = root.resolve()
+    real = (root / relative).resolve()
+    if real == real_root or real_root not in real.parents:
+        raise UserError(
+            f"{option} {values.shown(value)} leads outside the project through a symbolic link "
+            f"(to {real}); use a directory inside the project."
+        )
+    return relative
+
+
+def stub_directory(root: Path, value: str, option: str) -> str:
+    """The stub directory `value` (relative to the project `root`) if the plugin may own it: inside the
+    project, and new, empty, or a stub it wrote; else one line naming the option, the path and the rule.
+    Every command decides the stub directory's validity here."""
+    relative = project_path(root, value, option)
+    directory = root / relative
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"{option} {values.shown(value)} is a file; the stub needs a directory of its own.")
+    names = set(os.listdir(directory)) if directory.is_dir() else set()
+    if names and not (STUB_MARKER in names or names & set(_EARLIER_STUB_FILES) or names == _MINIMAL_STUB):
+        shown_names = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+        raise UserError(
+            f"{option} {values.shown(value)} holds files poetry-plugin-docker did not write ({shown_names}), and "
+            "the stub directory is the plugin's own; use a new directory such as .docker-deps."
+        )
+    return relative
 
 
 def write_files_atomically(directory: Path, files: dict[str, bytes], option: str) -> None:

@@ -25,6 +25,7 @@ from poetry_plugin_docker.credentials import (
 )
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.export import check_exportable
+from poetry_plugin_docker.files import stub_directory
 from poetry_plugin_docker.installed import installed_version, is_poetry_1, poetry_version
 from poetry_plugin_docker.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.project import git_urls, is_ssh_url
@@ -71,6 +72,7 @@ class DockerfileOptions:
     stop_signal: str | None = None  # default: SIGINT, or SIGTERM for gunicorn
     installer: str = values.DEFAULT_INSTALLER  # or "uv": the stub's hashed requirements.txt, no Poetry in the builder
     service: ServiceOptions = field(default_factory=ServiceOptions)
+    check_ignore: tuple[str, ...] = ()  # distributions whose shared libraries the self-check skips
     regenerate_command: str = "poetry docker dockerfile"
 
 
@@ -123,11 +125,12 @@ class DockerfilePlan:
     build_requirements: tuple[str, ...] = ()
     compile: bool = False  # compile bytecode in the builder (dependencies and project)
     stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
+    check_ignore: tuple[str, ...] = ()  # locked distributions whose shared libraries the self-check skips
 
 
 def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) -> DockerfilePlan:
     """The Dockerfile for this project, options and stub (`plan_stub` of the same selection)."""
-    stub_dir = _checked_stub_dir(project.root, options.stub_dir)
+    stub_dir = stub_directory(project.root, options.stub_dir, "--stub-dir")
     if options.python and not re.fullmatch(r"3\.\d+", options.python):
         raise UserError(f"--python {values.shown(options.python)} is not a Python version like 3.12.")
     python = options.python or choose_python(project.python_constraint)
@@ -218,7 +221,21 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         build_requirements=build_requirements(project) if installer == "uv" and project.is_package_mode else (),
         compile=options.compile,
         stub_stage=options.stub_stage,
+        check_ignore=_check_ignore(options.check_ignore, stub),
     )
+
+
+def _check_ignore(names: tuple[str, ...], stub: Stub) -> tuple[str, ...]:
+    """The distributions named by --check-ignore, each one the image installs."""
+    locked = {canonicalize_name(package["name"]) for package in stub.lock_data.get("package", [])}
+    for name in names:
+        values.name("--check-ignore", name)
+        if canonicalize_name(name) not in locked:
+            raise UserError(
+                f"--check-ignore {values.shown(name)} is not a distribution the image installs (not in the "
+                "stub's lock); name one of its locked packages, as in poetry.lock."
+            )
+    return tuple(dict.fromkeys(canonicalize_name(name) for name in names))
 
 
 def _check_uv(options: DockerfileOptions, stub: Stub, dynamic: DynamicVersion | None) -> None:
@@ -296,16 +313,6 @@ def choose_python(constraint: Any) -> str:
         f"No python:3.X image satisfies the project's Python constraint ({constraint}). "
         "Widen it in pyproject.toml, or pass --python X.Y and --base-image/--runtime-image."
     )
-
-
-def _checked_stub_dir(root: Path, stub_dir: str) -> str:
-    path = PurePosixPath(stub_dir.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or str(path) in ("", "."):
-        raise UserError(
-            f"--stub-dir {values.shown(stub_dir)} must be a directory inside the project (the build context); "
-            "use a relative path such as .docker-deps."
-        )
-    return values.path("--stub-dir", str(path))
 
 
 def _wheel_entrypoint(scripts: list[str], requested: str | None) -> list[str]:

@@ -148,7 +148,7 @@ def stub_stage(plan: DockerfilePlan) -> str:
         _build_args(plan),
         "WORKDIR /project",
         "COPY pyproject.toml poetry.lock ./",
-        f"RUN poetry docker build-context --output /stub {plan.install_options}",
+        f"RUN poetry docker build-context --output stub {plan.install_options}",
     )
 
 
@@ -171,7 +171,7 @@ def deps_stage(plan: DockerfilePlan) -> str:
     if plan.stub_stage:
         stub_copy = _lines(
             "# Copied by content: the stub stage reran, but its output is the same, so this stays CACHED.",
-            "COPY --from=stub /stub/pyproject.toml /stub/poetry.lock /app/",
+            "COPY --from=stub /project/stub/pyproject.toml /project/stub/poetry.lock /app/",
         )
     elif with_path_dependencies:
         stub_copy = _lines(
@@ -455,7 +455,7 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
 
 
 def _stub_mount_source(plan: DockerfilePlan) -> str:
-    return "from=stub,source=/stub" if plan.stub_stage else f"source={plan.stub_dir}"
+    return "from=stub,source=/project/stub" if plan.stub_stage else f"source={plan.stub_dir}"
 
 
 def _stop_signal(plan: DockerfilePlan) -> str:
@@ -595,7 +595,10 @@ def runtime_stage(plan: DockerfilePlan) -> str:
         "# no file missing from a RECORD, every compiled extension's shared libraries found here.",
         "# Before the project's layer, so that a release finds this step CACHED and the project layer stays last.",
         # (The stub directory is mounted on /tmp, which exists: a mount point to create would be left in a layer.)
-        _continued(f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp", "python /tmp/check-venv.py"),
+        _continued(
+            f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
+            " ".join(["python /tmp/check-venv.py", *(f"--ignore {name}" for name in plan.check_ignore)]),
+        ),
         _included_files(plan),
         _lines(
             "# The project alone as a small layer on top: no pip runs in the runtime image.",

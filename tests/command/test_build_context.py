@@ -294,6 +294,7 @@ def test_monorepo_path_dependency_is_carried_non_editable(project, poetry_cli) -
     stub = root / DEFAULT_STUB_DIR
     files = sorted(p.relative_to(stub).as_posix() for p in stub.rglob("*") if p.is_file())
     assert files == [
+        ".poetry-plugin-docker",
         "check-venv.py",
         "libs/core/core/__init__.py",
         "libs/core/pyproject.toml",
@@ -332,6 +333,7 @@ def test_dev_only_path_dependency_is_carried_only_for_the_dev_group(project, poe
     root = project("monorepo/services/worker")
     assert poetry_cli(root, "docker build-context").status == 0
     assert sorted(p.name for p in (root / DEFAULT_STUB_DIR).rglob("*") if p.is_file()) == [
+        ".poetry-plugin-docker",
         "check-venv.py",
         "poetry.lock",
         "pyproject.toml",

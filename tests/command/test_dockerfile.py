@@ -356,14 +356,14 @@ def test_stub_stage_rendering(project, poetry_cli) -> None:
     assert "'poetry-plugin-pypi-mirror==" in install and f"'poetry-plugin-docker=={__version__}'" in install
     assert stages["stub"].endswith(
         "FROM poetry AS stub\nARG POETRY_PYPI_MIRROR_URL\nWORKDIR /project\n"
-        "COPY pyproject.toml poetry.lock ./\nRUN poetry docker build-context --output /stub --only main"
+        "COPY pyproject.toml poetry.lock ./\nRUN poetry docker build-context --output stub --only main"
     )
     assert (
         "reruns on every release, but its output is byte-identical, so the install below stays CACHED"
         in stages["stub"]
     )
     assert "\n# Copied by content: the stub stage reran, but its output is the same, so this stays CACHED.\n" \
-        "COPY --from=stub /stub/pyproject.toml /stub/poetry.lock /app/\n" in stages["deps"]
+        "COPY --from=stub /project/stub/pyproject.toml /project/stub/poetry.lock /app/\n" in stages["deps"]
     assert ".docker-deps" not in text
     assert poetry_cli(root, f"docker dockerfile --stub-stage {MIRROR_ARGS} --check").status == 0
     # Without --stub-stage, no stub stage and no plugin in the builder.
@@ -383,14 +383,14 @@ def test_stub_stage_selection_is_the_install_selection(project, poetry_cli, tmp_
         run = poetry_cli(root, f"docker dockerfile --force --stub-stage {options}")
         assert run.status == 0, run.error
         text = (root / "Dockerfile").read_text()
-        command = f"RUN poetry docker build-context --output /stub {selection}\n"
+        command = f"RUN poetry docker build-context --output stub {selection}\n"
         assert command in text and f"poetry install --no-root {selection}\n" in text
 
         alone = tmp_path / f"alone-{len(options)}"
         alone.mkdir()
         for name in ("pyproject.toml", "poetry.lock"):
             (alone / name).write_bytes((root / name).read_bytes())
-        in_build = poetry_cli(alone, command[len("RUN poetry ") :].replace("/stub", str(alone / "stub")).strip())
+        in_build = poetry_cli(alone, command[len("RUN poetry ") :].strip())
         assert in_build.status == 0, in_build.error
         assert poetry_cli(root, f"docker build-context {selection}").status == 0
         for name in ("pyproject.toml", "poetry.lock"):
@@ -500,3 +500,16 @@ def test_requires_poetry_is_checked_as_poetry_does(project, poetry_cli) -> None:
     for command in ("docker build-context", "docker dockerfile"):
         assert_one_line_error(poetry_cli(root, command), "requires Poetry >=99", "this is Poetry")
     assert not (root / ".docker-deps").exists() and not (root / "Dockerfile").exists()
+
+
+def test_check_ignore_names_a_locked_distribution(project, poetry_cli) -> None:
+    root = project("classic")
+    run = poetry_cli(root, "docker dockerfile --check-ignore numpy")
+    assert_one_line_error(run)
+    assert "--check-ignore numpy is not a distribution the image installs" in run.error
+    assert not (root / "Dockerfile").exists()
+    assert poetry_cli(root, "docker dockerfile --check-ignore Six").status == 0
+    assert "    python /tmp/check-venv.py --ignore six\n" in (root / "Dockerfile").read_text()
+    set_in_pyproject(root, "[tool.poetry", '[tool.poetry-plugin-docker]\ncheck-ignore = ["six"]\n\n[tool.poetry')
+    assert poetry_cli(root, "docker dockerfile --force").status == 0
+    assert "    python /tmp/check-venv.py --ignore six\n" in (root / "Dockerfile").read_text()

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = pytest.mark.docker
-STUB_STEP = "poetry docker build-context --output /stub"
+STUB_STEP = "poetry docker build-context --output stub"
 # .pyc files of two packages in the image, without importing them (nothing writes bytecode there anyway).
 COUNT_BYTECODE = """
 import importlib.util, json, pathlib

@@ -9,6 +9,7 @@ from cleo.formatters.formatter import Formatter
 from cleo.helpers import option
 from poetry.console.commands.command import Command
 
+from poetry_plugin_docker.config import TABLE
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.project import Project
 from poetry_plugin_docker.selection import Selection, configured_selection
@@ -55,6 +56,12 @@ class DockerCommand(Command):
         if value not in (None, [], False):
             return value
         return project.config.get(key, default)
+
+    def setting_origin(self, project: Project, option: str, key: str) -> str:
+        """Where `setting` took its value from, as messages name it."""
+        if self.option(option) not in (None, [], False) or key not in project.config:
+            return f"--{option}"
+        return f"{key} in [tool.{TABLE}]"
 
     def selection(self, project: Project) -> Selection:
         """Groups and extras: the command line's choice replaces the table's as a whole."""

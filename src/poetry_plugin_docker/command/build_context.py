@@ -50,10 +50,11 @@ class BuildContextCommand(DockerCommand):
         def work(project: Project) -> Result:
             return write_build_context(
                 project,
-                project.root / self.setting(project, "output", "stub-dir", DEFAULT_STUB_DIR),
+                self.setting(project, "output", "stub-dir", DEFAULT_STUB_DIR),
                 self.selection(project),
                 check=self.option("check"),
                 installer=self.setting(project, "installer", "installer", DEFAULT_INSTALLER),
+                option=self.setting_origin(project, "output", "stub-dir"),
             )
 
         return self.run_with_project(work)

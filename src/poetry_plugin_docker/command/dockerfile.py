@@ -7,6 +7,7 @@ from cleo.helpers import option
 
 from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
 from poetry_plugin_docker.dockerfile import write_dockerfile
+from poetry_plugin_docker.files import stub_directory
 from poetry_plugin_docker.plan import DEFAULT_OUTPUT, DEFAULT_SYNTAX, DockerfileOptions
 from poetry_plugin_docker.service import ServiceOptions
 from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
@@ -104,6 +105,11 @@ class DockerfileCommand(DockerCommand):
             "What installs the dependencies in the builder: poetry, or uv from the stub's hashed "
             "requirements.txt, in 15 layers (no Poetry in the builder) [default: poetry].",
         ),
+        _repeatable(
+            "check-ignore",
+            "A distribution whose compiled extensions' shared libraries the image's self-check does not "
+            "check: for a library it loads at run time from a path of its own (printed in every build log).",
+        ),
         option("check", None, "Write nothing; exit 1 if the file is not up to date."),
         option("force", None, "Overwrite the file even if it was written or edited by hand."),
     ]
@@ -113,8 +119,13 @@ class DockerfileCommand(DockerCommand):
             def setting(option: str, key: str | None = None, default: object = None) -> Any:
                 return self.setting(project, option, key or option, default)
 
+            stub_dir = stub_directory(
+                project.root,
+                setting("stub-dir", default=DEFAULT_STUB_DIR),
+                self.setting_origin(project, "stub-dir", "stub-dir"),
+            )
             options = DockerfileOptions(
-                stub_dir=setting("stub-dir", default=DEFAULT_STUB_DIR),
+                stub_dir=stub_dir,
                 selection=self.selection(project),
                 python=setting("python"),
                 base_image=setting("base-image"),
@@ -137,6 +148,7 @@ class DockerfileCommand(DockerCommand):
                     data_dirs=tuple(setting("data-dir", "data-dirs", [])),
                     healthcheck=setting("healthcheck"),
                 ),
+                check_ignore=tuple(setting("check-ignore", default=[])),
                 regenerate_command=self._regenerate_command(),
             )
             return write_dockerfile(
@@ -145,6 +157,7 @@ class DockerfileCommand(DockerCommand):
                 setting("output", "dockerfile", DEFAULT_OUTPUT),
                 check=self.option("check"),
                 force=self.option("force"),
+                output_option=self.setting_origin(project, "output", "dockerfile"),
             )
 
         return self.run_with_project(work)
