@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from poetry_plugin_docker.canonical_toml import dumps
+from poetry_plugin_docker.stub.canonical_toml import dumps
 from poetry_plugin_docker.toml import tomllib
 
 DOCUMENT = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from poetry_plugin_docker.stub import CHECK_SCRIPT_SOURCE
+from poetry_plugin_docker.stub.pyproject import CHECK_SCRIPT_SOURCE
 
 
 @pytest.fixture

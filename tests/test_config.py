@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from poetry_plugin_docker.config import read_config
 from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.settings import read_config
 
 
 def test_absent_table_is_empty() -> None:

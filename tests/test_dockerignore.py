@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from poetry_plugin_docker.dockerignore import BEGIN, END, LOCAL_STATE, is_excluded, render_dockerignore, user_lines
+from poetry_plugin_docker.dockerfile.dockerignore import (
+    BEGIN,
+    END,
+    LOCAL_STATE,
+    is_excluded,
+    render_dockerignore,
+    user_lines,
+)
 
 
 @pytest.mark.parametrize(

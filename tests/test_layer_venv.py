@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from poetry_plugin_docker.stub import LAYER_SCRIPT_SOURCE
+from poetry_plugin_docker.stub.pyproject import LAYER_SCRIPT_SOURCE
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from poetry_plugin_docker.layers import HEAVY_LAYERS, LAYER_NAMES, is_compiled, layer_of, split_requirements
+from poetry_plugin_docker.stub.layers import HEAVY_LAYERS, LAYER_NAMES, is_compiled, layer_of, split_requirements
 
 HEADER = "# layer {layer}\n"
 

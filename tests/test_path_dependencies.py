@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.path_dependencies import (
+from poetry_plugin_docker.stub.lock import reachable_packages
+from poetry_plugin_docker.stub.path_dependencies import (
     PathDependency,
     needed_path_dependencies,
     project_dir_in_stub,
     without_develop,
 )
-from poetry_plugin_docker.pruning import reachable_packages
 
 
 def test_develop_is_dropped_from_every_dependency_table() -> None:

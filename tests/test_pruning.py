@@ -3,13 +3,13 @@ from __future__ import annotations
 import pytest
 from helpers import FIXTURES, REPO
 
-from poetry_plugin_docker.pruning import (
+from poetry_plugin_docker.project.selection import Selection
+from poetry_plugin_docker.stub.lock import (
     kept_groups,
     pruned_lock,
     pruned_pyproject,
     reachable_packages,
 )
-from poetry_plugin_docker.selection import Selection
 from poetry_plugin_docker.toml import tomllib
 
 
@@ -213,7 +213,7 @@ def test_lock_2_0_without_groups_is_pruned_by_reachability(groups: list[str]) ->
 
 
 def _both_ways(lock: bytes, kept: set[str], groups: set[str], selection: Selection, **options) -> tuple[str, str]:
-    from poetry_plugin_docker.pruning import _LockEdit
+    from poetry_plugin_docker.stub.lock import _LockEdit
 
     edit = _LockEdit(kept, groups, selection, "f00", options.get("non_editable", False))
     return edit.text(lock.decode()), edit.tomlkit(lock.decode())
@@ -260,7 +260,7 @@ def test_groups_written_with_underscores_are_found_on_poetry_core_1() -> None:
     """poetry-core 1.x keeps group names as written and looks them up exactly."""
     from poetry.core.packages.dependency import Dependency
 
-    from poetry_plugin_docker.pruning import root_requirements
+    from poetry_plugin_docker.stub.lock import root_requirements
 
     class Group:
         def __init__(self, dependencies):  # type: ignore[no-untyped-def]

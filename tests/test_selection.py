@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.selection import Selection, select
+from poetry_plugin_docker.project.selection import Selection, select
 
 GROUPS = {"main", "dev", "docs"}
 EXTRAS = ["idn", "Socks_Proxy"]

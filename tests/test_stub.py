@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import copy
 
-from poetry_plugin_docker.stub import HEADER, render_stub_pyproject, stub_pyproject_data
+from poetry_plugin_docker.stub.pyproject import HEADER, render_stub_pyproject, stub_pyproject_data
 from poetry_plugin_docker.toml import tomllib
 
 FULL = {

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from poetry.packages.locker import Locker
 
-from poetry_plugin_docker.stub import render_stub_pyproject, stub_pyproject_data
+from poetry_plugin_docker.stub.pyproject import render_stub_pyproject, stub_pyproject_data
 from poetry_plugin_docker.toml import tomllib
 
 BASE: dict[str, Any] = {

@@ -7,8 +7,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from poetry_plugin_docker.dockerfile.versioning import (
+    PDV_VARIABLE,
+    SCM_VARIABLE,
+    DynamicVersion,
+    dynamic_version,
+    release_version,
+)
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.versioning import PDV_VARIABLE, SCM_VARIABLE, DynamicVersion, dynamic_version, release_version
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -16,15 +16,15 @@ if TYPE_CHECKING:
     from poetry.console.commands.command import Command
 
 COMMANDS = {
-    "docker build-context": ("build_context", "BuildContextCommand"),
-    "docker dockerfile": ("dockerfile", "DockerfileCommand"),
-    "docker build": ("build", "BuildCommand"),
+    "docker build-context": ("build_context_command", "BuildContextCommand"),
+    "docker dockerfile": ("dockerfile_command", "DockerfileCommand"),
+    "docker build": ("build_command", "BuildCommand"),
 }
 
 
 def _factory(module: str, class_name: str) -> Callable[[], Command]:
     def load() -> Command:
-        command_module = import_module(f"poetry_plugin_docker.command.{module}")
+        command_module = import_module(f"poetry_plugin_docker.commands.{module}")
         command_class: type[Command] = getattr(command_module, class_name)
         return command_class()
 

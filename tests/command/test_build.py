@@ -1,7 +1,7 @@
 """`poetry docker build`: what it does before Docker runs (the builds themselves are in tests/e2e).
 
 The stub test runs $DOCKER=`true`, which accepts any arguments and builds nothing. The
-command-line tests replace `subprocess.run` (as poetry_plugin_docker.build calls it) with
+command-line tests replace `subprocess.run` (as poetry_plugin_docker.docker_build calls it) with
 a fake Docker that records the argv, and what the secret files hold while it runs."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from helpers import assert_one_line_error
 
-from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR
 
 DOCKER = "/opt/fake/bin/docker"  # never executed: the fake below answers for it
 USERNAME, PASSWORD = "ci-bot", "pa55-w0rd-7f3a"
@@ -62,7 +62,7 @@ def docker(mocker, monkeypatch, tmp_path) -> FakeDocker:
         fake.builds.append(build)
         return subprocess.CompletedProcess(argv, fake.status)
 
-    mocker.patch("poetry_plugin_docker.build.subprocess.run", side_effect=run)
+    mocker.patch("poetry_plugin_docker.docker_build.subprocess.run", side_effect=run)
     monkeypatch.setenv("DOCKER", DOCKER)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # the copied project is no git work tree
     # Poetry's Config.create() is one object per process, and the project merges its poetry.toml into it:

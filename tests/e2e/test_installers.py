@@ -18,7 +18,7 @@ from helpers import set_in_pyproject
 from imagebuild import DOCKERFILE_OPTIONS, Project
 from installed_set import LISTING
 
-from poetry_plugin_docker.layers import LAYER_NAMES
+from poetry_plugin_docker.stub.layers import LAYER_NAMES
 
 pytestmark = pytest.mark.docker
 

@@ -27,7 +27,7 @@ from typing import Any
 from poetry.core.factory import Factory
 
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.project import read_toml
+from poetry_plugin_docker.project.loading import read_toml
 
 # What is never part of a path dependency's source when it is not a Poetry project.
 _SKIPPED = re.compile(r"^(\..*|__pycache__|dist|build|.*\.egg-info|.*\.py[cod]|node_modules)$")

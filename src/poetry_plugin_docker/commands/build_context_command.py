@@ -4,15 +4,15 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import option
 
-from poetry_plugin_docker.build_context import write_build_context
-from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
-from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+from poetry_plugin_docker.commands.base import SELECTION_OPTIONS, DockerCommand
+from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR
+from poetry_plugin_docker.stub.write import write_build_context
 from poetry_plugin_docker.values import DEFAULT_INSTALLER
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
-    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.project.loading import Project
     from poetry_plugin_docker.result import Result
 
 

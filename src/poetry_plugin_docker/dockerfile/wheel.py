@@ -11,10 +11,10 @@ from poetry.core.masonry.builders.wheel import WheelBuilder
 
 from poetry_plugin_docker import values
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.installed import installed_version
+from poetry_plugin_docker.host import installed_version
 
 if TYPE_CHECKING:
-    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.project.loading import Project
 
 _OUTSIDE = (
     "pyproject.toml packages files from outside the project directory (`from = \"../...\"`), which the "

@@ -13,7 +13,7 @@ from poetry_plugin_docker.values import comment
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.project.loading import Project
 
 MAIN_GROUP = "main"
 

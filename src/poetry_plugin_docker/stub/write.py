@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from poetry_plugin_docker import values
-from poetry_plugin_docker.export import layer_requirements
 from poetry_plugin_docker.files import (
     STUB_MARKER,
     STUB_MARKER_TEXT,
@@ -15,8 +14,18 @@ from poetry_plugin_docker.files import (
     write_files_atomically,
 )
 from poetry_plugin_docker.files import shown as shown_path
-from poetry_plugin_docker.layers import LAYERS_DIR
-from poetry_plugin_docker.path_dependencies import (
+from poetry_plugin_docker.project.loading import Project, poetry_content_hash
+from poetry_plugin_docker.project.selection import installed_selection
+from poetry_plugin_docker.result import Result
+from poetry_plugin_docker.stub.layers import LAYERS_DIR
+from poetry_plugin_docker.stub.lock import (
+    kept_groups,
+    pruned_lock,
+    pruned_pyproject,
+    reachable_packages,
+    root_requirements,
+)
+from poetry_plugin_docker.stub.path_dependencies import (
     PathDependency,
     dependency_dirs_in_stub,
     needed_path_dependencies,
@@ -24,17 +33,7 @@ from poetry_plugin_docker.path_dependencies import (
     stub_layout,
     without_develop,
 )
-from poetry_plugin_docker.project import Project, poetry_content_hash
-from poetry_plugin_docker.pruning import (
-    kept_groups,
-    pruned_lock,
-    pruned_pyproject,
-    reachable_packages,
-    root_requirements,
-)
-from poetry_plugin_docker.result import Result
-from poetry_plugin_docker.selection import installed_selection
-from poetry_plugin_docker.stub import (
+from poetry_plugin_docker.stub.pyproject import (
     CHECK_SCRIPT,
     CHECK_SCRIPT_SOURCE,
     LAYER_SCRIPT,
@@ -44,11 +43,12 @@ from poetry_plugin_docker.stub import (
     render_stub_pyproject,
     stub_pyproject_data,
 )
+from poetry_plugin_docker.stub.requirements import layer_requirements
 from poetry_plugin_docker.toml import tomllib
 
 if TYPE_CHECKING:
 
-    from poetry_plugin_docker.selection import Selection
+    from poetry_plugin_docker.project.selection import Selection
 
 
 @dataclass(frozen=True)

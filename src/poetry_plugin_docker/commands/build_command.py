@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import argument, option
 
-from poetry_plugin_docker.build import BuildHandler, BuildOptions
-from poetry_plugin_docker.command.base import DockerCommand
+from poetry_plugin_docker.commands.base import DockerCommand
+from poetry_plugin_docker.docker_build import BuildHandler, BuildOptions
 
 if TYPE_CHECKING:
     from cleo.io.inputs.argument import Argument

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from poetry_plugin_docker.errors import UserError
 
 if TYPE_CHECKING:
-    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.project.loading import Project
 
 
 def credential_variable(source: str, part: str) -> str:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from poetry.core.packages.project_package import ProjectPackage
 
-    from poetry_plugin_docker.selection import Selection
+    from poetry_plugin_docker.project.selection import Selection
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
 

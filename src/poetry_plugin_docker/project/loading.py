@@ -18,14 +18,14 @@ from poetry.core.constraints.version import Version, parse_constraint
 from poetry.core.factory import Factory
 from poetry.packages.locker import Locker
 
-from poetry_plugin_docker.config import read_config
-from poetry_plugin_docker.credentials import (
+from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.host import is_poetry_1, poetry_version
+from poetry_plugin_docker.project.credentials import (
     has_credentials,
     refuse_credentials_in_source_urls,
     sources,
 )
-from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.installed import is_poetry_1, poetry_version
+from poetry_plugin_docker.settings import read_config
 from poetry_plugin_docker.toml import tomllib
 
 if TYPE_CHECKING:

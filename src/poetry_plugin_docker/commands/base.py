@@ -9,10 +9,10 @@ from cleo.formatters.formatter import Formatter
 from cleo.helpers import option
 from poetry.console.commands.command import Command
 
-from poetry_plugin_docker.config import TABLE
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.project import Project
-from poetry_plugin_docker.selection import Selection, configured_selection
+from poetry_plugin_docker.project.loading import Project
+from poetry_plugin_docker.project.selection import Selection, configured_selection
+from poetry_plugin_docker.settings import TABLE
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.result import Result

@@ -11,10 +11,10 @@ cached across releases.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
-from poetry_plugin_docker import canonical_toml
+from poetry_plugin_docker.stub import canonical_toml
 
 STUB_PYPROJECT = "pyproject.toml"
 STUB_LOCK = "poetry.lock"
@@ -22,10 +22,10 @@ DEFAULT_STUB_DIR = ".docker-deps"
 # The runtime image's self-check and the deps stage's lookup of the runtime image's system packages
 # (check_venv.py), written at the top of the stub directory.
 CHECK_SCRIPT = "check-venv.py"
-CHECK_SCRIPT_SOURCE = Path(__file__).with_name("check_venv.py")
+CHECK_SCRIPT_SOURCE = resources.files("poetry_plugin_docker.in_image") / "check_venv.py"
 # With --installer uv: the split of each install stage's virtualenv into its dependency layers.
 LAYER_SCRIPT = "layer-venv.py"
-LAYER_SCRIPT_SOURCE = Path(__file__).with_name("layer_venv.py")
+LAYER_SCRIPT_SOURCE = resources.files("poetry_plugin_docker.in_image") / "layer_venv.py"
 
 # The keys of each table that Poetry's Locker hashes into content-hash (all
 # supported Poetry versions together), plus the names Poetry needs to load it.

@@ -18,25 +18,25 @@ from packaging.utils import canonicalize_name
 from poetry.core.constraints.version import parse_constraint
 
 from poetry_plugin_docker import __version__, values
-from poetry_plugin_docker.credentials import (
+from poetry_plugin_docker.dockerfile.service import Service, ServiceOptions, plan_service
+from poetry_plugin_docker.dockerfile.versioning import PDV, DynamicVersion, dynamic_version
+from poetry_plugin_docker.dockerfile.wheel import build_requirements, needs_isolated_build, wheel_inputs
+from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.files import stub_directory
+from poetry_plugin_docker.host import installed_version, is_poetry_1, poetry_version
+from poetry_plugin_docker.project.credentials import (
     credential_variable,
     secret_id,
     sources_with_local_credentials,
 )
-from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.export import check_exportable
-from poetry_plugin_docker.files import stub_directory
-from poetry_plugin_docker.installed import installed_version, is_poetry_1, poetry_version
-from poetry_plugin_docker.path_dependencies import project_dir_in_stub
-from poetry_plugin_docker.project import git_urls, is_ssh_url
-from poetry_plugin_docker.selection import Selection, installed_selection
-from poetry_plugin_docker.service import Service, ServiceOptions, plan_service
-from poetry_plugin_docker.versioning import PDV, DynamicVersion, dynamic_version
-from poetry_plugin_docker.wheel import build_requirements, needs_isolated_build, wheel_inputs
+from poetry_plugin_docker.project.loading import git_urls, is_ssh_url
+from poetry_plugin_docker.project.selection import Selection, installed_selection
+from poetry_plugin_docker.stub.path_dependencies import project_dir_in_stub
+from poetry_plugin_docker.stub.requirements import check_exportable
 
 if TYPE_CHECKING:
-    from poetry_plugin_docker.build_context import Stub
-    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.project.loading import Project
+    from poetry_plugin_docker.stub.write import Stub
 
 DEFAULT_OUTPUT = "Dockerfile"
 DEFAULT_SYNTAX = "docker/dockerfile:1"

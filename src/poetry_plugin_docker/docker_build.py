@@ -19,21 +19,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poetry_plugin_docker import values
-from poetry_plugin_docker.build_context import write_build_context
-from poetry_plugin_docker.config import TABLE
-from poetry_plugin_docker.credentials import secret_file_content
+from poetry_plugin_docker.dockerfile.plan import DEFAULT_OUTPUT
+from poetry_plugin_docker.dockerfile.versioning import dynamic_version, release_version
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import project_path
-from poetry_plugin_docker.plan import DEFAULT_OUTPUT
+from poetry_plugin_docker.project.credentials import secret_file_content
+from poetry_plugin_docker.project.selection import configured_selection
 from poetry_plugin_docker.result import Result
-from poetry_plugin_docker.selection import configured_selection
-from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
-from poetry_plugin_docker.versioning import dynamic_version, release_version
+from poetry_plugin_docker.settings import TABLE
+from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR
+from poetry_plugin_docker.stub.write import write_build_context
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
-    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.project.loading import Project
 
 RELEASE_ARGS = ("VERSION", "REVISION")
 

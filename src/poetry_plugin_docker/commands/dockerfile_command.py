@@ -5,18 +5,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.helpers import option
 
-from poetry_plugin_docker.command.base import SELECTION_OPTIONS, DockerCommand
-from poetry_plugin_docker.dockerfile import write_dockerfile
+from poetry_plugin_docker.commands.base import SELECTION_OPTIONS, DockerCommand
+from poetry_plugin_docker.dockerfile.plan import DEFAULT_OUTPUT, DEFAULT_SYNTAX, DockerfileOptions
+from poetry_plugin_docker.dockerfile.service import ServiceOptions
+from poetry_plugin_docker.dockerfile.write import write_dockerfile
 from poetry_plugin_docker.files import stub_directory
-from poetry_plugin_docker.plan import DEFAULT_OUTPUT, DEFAULT_SYNTAX, DockerfileOptions
-from poetry_plugin_docker.service import ServiceOptions
-from poetry_plugin_docker.stub import DEFAULT_STUB_DIR
+from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR
 from poetry_plugin_docker.values import DEFAULT_INSTALLER
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
 
-    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.project.loading import Project
     from poetry_plugin_docker.result import Result
 
 

@@ -18,12 +18,12 @@ from cleo.io.null_io import NullIO
 from packaging.utils import canonicalize_name
 
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.layers import LAYERS_DIR, split_requirements
-from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT
+from poetry_plugin_docker.stub.layers import LAYERS_DIR, split_requirements
+from poetry_plugin_docker.stub.pyproject import STUB_LOCK, STUB_PYPROJECT
 
 if TYPE_CHECKING:
-    from poetry_plugin_docker.build_context import Stub
-    from poetry_plugin_docker.selection import Selection
+    from poetry_plugin_docker.project.selection import Selection
+    from poetry_plugin_docker.stub.write import Stub
 
 HEADER = (
     "# Dependency layer {layer}, written by `poetry docker build-context --installer uv` from the stub's\n"

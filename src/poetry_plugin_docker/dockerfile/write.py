@@ -24,20 +24,20 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from poetry_plugin_docker.build_context import Stub, describe_selection, plan_stub
-from poetry_plugin_docker.dockerignore import render_dockerignore
+from poetry_plugin_docker.dockerfile.dockerignore import render_dockerignore
+from poetry_plugin_docker.dockerfile.plan import DockerfileOptions, DockerfilePlan, plan_dockerfile
+from poetry_plugin_docker.dockerfile.render import GENERATED_MARKER, render_dockerfile
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import differing_files, project_path, shown, write_files_atomically
-from poetry_plugin_docker.layers import LAYER_NAMES, LAYERS_DIR
-from poetry_plugin_docker.plan import DockerfileOptions, DockerfilePlan, plan_dockerfile
-from poetry_plugin_docker.render import GENERATED_MARKER, render_dockerfile
 from poetry_plugin_docker.result import Result
-from poetry_plugin_docker.stub import STUB_LOCK, STUB_PYPROJECT
+from poetry_plugin_docker.stub.layers import LAYER_NAMES, LAYERS_DIR
+from poetry_plugin_docker.stub.pyproject import STUB_LOCK, STUB_PYPROJECT
+from poetry_plugin_docker.stub.write import Stub, describe_selection, plan_stub
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from poetry_plugin_docker.project import Project
+    from poetry_plugin_docker.project.loading import Project
 
 CHECKSUM_PREFIX = "# poetry-plugin-docker checksum: "
 

@@ -1,0 +1,1 @@
+"""The generated Dockerfile: planned from the project, the stub and the settings, then rendered."""
