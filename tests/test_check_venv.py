@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from poetry_plugin_docker.stub.pyproject import CHECK_SCRIPT_SOURCE
+from poetry_plugin_docker.stub.pyproject import CHECK_SCRIPT_SOURCE, PACKAGES_SCRIPT_SOURCE
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_missing_files_editable_installs_and_outside_paths_fail(virtualenv, tmp_
 
 def _runtime_packages(root: Path, runtime_root: Path | str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(CHECK_SCRIPT_SOURCE), "--runtime-packages", str(root), str(runtime_root)],
+        [sys.executable, str(PACKAGES_SCRIPT_SOURCE), str(root), str(runtime_root)],
         capture_output=True, text=True,
     )  # fmt: skip
 

@@ -33,6 +33,7 @@ VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.:-]*[A-Za-z0-9])?", re.ASCII)
 # A Debian package name (Debian Policy 5.6.1), optionally with :ARCH and =VERSION.
 DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?(?:=[A-Za-z0-9.+~:-]+)?", re.ASCII)
+PYTHON = re.compile(r"3\.\d+", re.ASCII)  # a Python version X.Y, as the python:X.Y images are tagged
 PORT = re.compile(r"([0-9]{1,5})(?:/(?:tcp|udp))?", re.ASCII)
 # The signals `docker stop` can send (Linux), by name.
 SIGNALS = (

@@ -15,22 +15,24 @@ from helpers import assert_one_line_error, poetry_executable, set_in_pyproject
 
 BAD_TEXT = {"newline": "\nRUN echo pwned", "quote": '"x', "dollar": "$(id)"}
 
-# [tool.poetry-plugin-docker] key -> (a valid value the bad text is appended to, what the error names)
+# [tool.poetry-plugin-docker] key -> a valid value the bad text is appended to; the error names the
+# key (groups and extras: the group or extra).
 KINDS = {
-    "base-image": ("python:3.11", "--base-image"),
-    "runtime-image": ("python:3.11-slim", "--runtime-image"),
-    "syntax": ("docker/dockerfile:1", "--syntax"),
-    "entrypoint": ("classic-app", "--entrypoint"),
-    "stop-signal": ("SIGINT", "--stop-signal"),
-    "stub-dir": (".docker-deps", "stub-dir in [tool.poetry-plugin-docker]"),
-    "dockerfile": ("Dockerfile", "dockerfile in [tool.poetry-plugin-docker]"),
-    "python": ("3.12", "--python"),
-    "with": (["dev"], "Group"),
-    "extras": (["idn"], "Extra"),
-    "build-args": (["PIP_INDEX_URL"], "--build-arg"),
-    "builder-plugins": (["poetry-plugin-export"], "--builder-plugin"),
-    "secret-sources": (["internal"], "--secret-source"),
+    "base-image": "python:3.11",
+    "runtime-image": "python:3.11-slim",
+    "syntax": "docker/dockerfile:1",
+    "entrypoint": "classic-app",
+    "stop-signal": "SIGINT",
+    "stub-dir": ".docker-deps",
+    "dockerfile": "Dockerfile",
+    "python": "3.12",
+    "with": ["dev"],
+    "extras": ["idn"],
+    "build-args": ["PIP_INDEX_URL"],
+    "builder-plugins": ["poetry-plugin-export"],
+    "secret-sources": ["internal"],
 }
+NAMED = {"with": "Group", "extras": "Extra"}
 
 
 def _toml(value: object) -> str:
@@ -41,7 +43,7 @@ def _toml(value: object) -> str:
 @pytest.mark.parametrize("key", sorted(KINDS))
 def test_a_bad_value_is_refused_with_one_line(project, poetry_cli, key, bad) -> None:
     root = project("classic")
-    valid, named = KINDS[key]
+    valid, named = KINDS[key], NAMED.get(key, f"{key} in [tool.poetry-plugin-docker]")
     value: object = [valid[0] + BAD_TEXT[bad]] if isinstance(valid, list) else valid + BAD_TEXT[bad]
     set_in_pyproject(
         root, "[tool.poetry.scripts]", f"[tool.poetry-plugin-docker]\n{key} = {_toml(value)}\n\n[tool.poetry.scripts]"

@@ -1,4 +1,5 @@
-"""What both commands share: loading the project, and turning errors into one line."""
+"""What the commands share: their options from the settings table, loading the project, reading
+the settings once, and turning errors into one line."""
 
 from __future__ import annotations
 
@@ -11,24 +12,39 @@ from poetry.console.commands.command import Command
 
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.project.loading import Project
-from poetry_plugin_docker.project.selection import Selection, configured_selection
-from poetry_plugin_docker.settings import TABLE
+from poetry_plugin_docker.settings import SETTINGS, Settings, read_settings
 
 if TYPE_CHECKING:
+    from cleo.io.inputs.option import Option
+
     from poetry_plugin_docker.result import Result
 
-# The group and extras options both commands take, so that the stub and the
-# Dockerfile are chosen the same way (the command line replaces the table's choice).
-SELECTION_OPTIONS = [
-    option("with", None, "Also install these dependency groups.", flag=False, multiple=True),
-    option("without", None, "Do not install these dependency groups.", flag=False, multiple=True),
-    option("only", None, "Install only these dependency groups.", flag=False, multiple=True),
-    option("extras", "E", "Install these extras.", flag=False, multiple=True),
-    option("all-extras", None, "Install all extras."),
-]
+
+def setting_options(command: str) -> list[Option]:
+    """The cleo options of `command`, from the settings table: a boolean gets --X and --no-X (which
+    says false over the table's true); no cleo defaults, so that an option not given falls back to
+    [tool.poetry-plugin-docker]."""
+    options = []
+    for setting in SETTINGS:
+        flag = setting.flags.get(command)
+        if flag is None:
+            continue
+        shown_default = setting.default not in (None, [], False)
+        described = f"{setting.help} [default: {setting.default}]" if shown_default else setting.help
+        if setting.kind is bool:
+            options.append(option(flag, setting.shortcuts.get(command), described))
+            options.append(option(f"no-{flag}", None, f"Not --{flag}, whatever [tool.poetry-plugin-docker] says."))
+        else:
+            multiple = setting.kind is list
+            shortcut = setting.shortcuts.get(command)
+            options.append(option(flag, shortcut, described, flag=False, multiple=multiple))
+    return options
 
 
 class DockerCommand(Command):
+    # The settings table's name for this command (settings.BUILD_CONTEXT, ...).
+    settings_command = ""
+
     def run_with_project(self, work: Callable[[Project], Result]) -> int:
         try:
             result = work(self._load_project())
@@ -50,28 +66,15 @@ class DockerCommand(Command):
             directory = self.io.input.option("directory")
         return Path(directory or Path.cwd()).resolve()
 
-    def setting(self, project: Project, option: str, key: str, default: Any = None) -> Any:
-        """An option from the command line, else from [tool.poetry-plugin-docker], else the default."""
-        value = self.option(option)
-        if value not in (None, [], False):
-            return value
-        return project.config.get(key, default)
-
-    def setting_origin(self, project: Project, option: str, key: str) -> str:
-        """Where `setting` took its value from, as messages name it."""
-        if self.option(option) not in (None, [], False) or key not in project.config:
-            return f"--{option}"
-        return f"{key} in [tool.{TABLE}]"
-
-    def selection(self, project: Project) -> Selection:
-        """Groups and extras: the command line's choice replaces the table's as a whole."""
-        given = {
-            definition.name: self.option(definition.name)
-            for definition in SELECTION_OPTIONS
-            if self.io.input.has_option(definition.name)
-        }
-        settings = {}
-        for names in (("with", "without", "only"), ("extras", "all-extras")):
-            source = given if any(given.get(name) for name in names) else project.config
-            settings.update({name: source.get(name) for name in names})
-        return configured_selection(project, settings)
+    def settings(self, project: Project) -> Settings:
+        """This run's settings: the command line over [tool.poetry-plugin-docker] over the defaults."""
+        given: dict[str, Any] = {}
+        for setting in SETTINGS:
+            flag = setting.flags.get(self.settings_command)
+            if flag is None:
+                continue
+            if setting.kind is bool:
+                given[flag] = True if self.option(flag) else (False if self.option(f"no-{flag}") else None)
+            else:
+                given[flag] = self.option(flag)
+        return read_settings(project.root, project.config, self.settings_command, given)

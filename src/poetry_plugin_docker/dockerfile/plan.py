@@ -31,15 +31,16 @@ from poetry_plugin_docker.project.credentials import (
 )
 from poetry_plugin_docker.project.loading import git_urls, is_ssh_url
 from poetry_plugin_docker.project.selection import Selection, installed_selection
+from poetry_plugin_docker.settings import DEFAULT_DOCKERFILE, DEFAULT_SYNTAX
 from poetry_plugin_docker.stub.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.stub.requirements import check_exportable
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project.loading import Project
+    from poetry_plugin_docker.settings import Settings
     from poetry_plugin_docker.stub.write import Stub
 
-DEFAULT_OUTPUT = "Dockerfile"
-DEFAULT_SYNTAX = "docker/dockerfile:1"
+DEFAULT_OUTPUT = DEFAULT_DOCKERFILE  # (docker_build.py's name for it, until it reads the settings)
 # The uv that `--installer uv` installs in the builder (a single static binary in a wheel).
 UV_VERSION = "0.13.9"
 PLUGIN_DISTRIBUTION = "poetry-plugin-docker"
@@ -74,6 +75,36 @@ class DockerfileOptions:
     service: ServiceOptions = field(default_factory=ServiceOptions)
     check_ignore: tuple[str, ...] = ()  # distributions whose shared libraries the self-check skips
     regenerate_command: str = "poetry docker dockerfile"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, selection: Selection, regenerate_command: str) -> DockerfileOptions:
+        return cls(
+            stub_dir=settings.stub_dir,
+            selection=selection,
+            python=settings.python,
+            base_image=settings.base_image,
+            runtime_image=settings.runtime_image,
+            entrypoint=settings.entrypoint,
+            syntax=settings.syntax,
+            builder_plugins=settings.builder_plugins,
+            build_args=settings.build_args,
+            secret_sources=settings.secret_sources,
+            compile=settings.compile,
+            stub_stage=settings.stub_stage,
+            stop_signal=settings.stop_signal,
+            installer=settings.installer,
+            service=ServiceOptions(
+                builder_packages=settings.builder_packages,
+                runtime_packages=settings.runtime_packages,
+                ports=settings.ports,
+                includes=settings.include,
+                entrypoint_script=settings.entrypoint_script,
+                data_dirs=settings.data_dirs,
+                healthcheck=settings.healthcheck,
+            ),
+            check_ignore=settings.check_ignore,
+            regenerate_command=regenerate_command,
+        )
 
 
 @dataclass(frozen=True)
@@ -131,7 +162,7 @@ class DockerfilePlan:
 def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) -> DockerfilePlan:
     """The Dockerfile for this project, options and stub (`plan_stub` of the same selection)."""
     stub_dir = stub_directory(project.root, options.stub_dir, "--stub-dir")
-    if options.python and not re.fullmatch(r"3\.\d+", options.python):
+    if options.python and not values.PYTHON.fullmatch(options.python):
         raise UserError(f"--python {values.shown(options.python)} is not a Python version like 3.12.")
     python = options.python or choose_python(project.python_constraint)
 

@@ -18,18 +18,6 @@ settings, since it imports nothing of the application. It checks that
   through the module that loads them. `--ignore DISTRIBUTION` (`--check-ignore`) skips
   this part for a distribution that loads libraries of its own at run time.
 
-With `--runtime-packages VIRTUALENV RUNTIME_ROOT` it runs in the deps stage instead,
-after the dependency install (VIRTUALENV may also hold virtualenvs side by side: the
-dependency layers of `--installer uv`, each mounted from its stage), with the runtime
-base image mounted read-only on RUNTIME_ROOT, and prints the Debian packages that the runtime image needs for the
-virtualenv's compiled files: for each shared library that `ldd` (here, in the builder,
-where the extensions were built) finds linked, and that is neither inside the
-virtualenv (a wheel's vendored `.libs`) nor in the runtime image, the package that
-holds it (`dpkg -S`). So `-dev` packages stay in the builder and only their shared
-libraries ship: libpq-dev in the builder gives libpq5 in the runtime image. A library
-no package holds (built by hand in the builder) is reported on stderr and not printed;
-the runtime check then fails the build naming it.
-
 Standard library only, and Python 3.8 compatible: it runs on whatever Python the
 image has.
 """
@@ -37,35 +25,25 @@ image has.
 from __future__ import annotations
 
 import csv
-import glob
-import importlib.machinery
 import json
 import os
 import re
 import shutil
-import struct
-import subprocess
 import sys
 import sysconfig
-from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
+
+from shared_objects import elf_files, extension_modules, inside, unresolved_libraries
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 PREFIX = "check-venv:"
-PACKAGES_PREFIX = "runtime-packages:"
-LDD_BATCH = 25
-ELF_MAGIC = b"\x7fELF"
 
 
 def site_directories() -> list[str]:
     return sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
-
-
-def inside(path: str, directory: str) -> bool:
-    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
 def distribution_label(distribution: metadata.Distribution) -> str:
@@ -134,205 +112,6 @@ def pth_problems(site: str, venv: str, owners: dict[str, str]) -> list[tuple[str
                 if not inside(target, venv):
                     problems.append((owner, f"{name} adds {entry} to sys.path, outside the virtualenv"))
     return problems
-
-
-def extension_modules(site: str) -> list[str]:
-    """The importable extension modules under `site`: files named MODULE + an extension suffix of
-    this Python that export `PyInit_MODULE`. The other shared objects (the libraries a wheel
-    vendors in `numpy.libs/`, `clidriver/lib/`) are never imported; the loader reaches them
-    through the modules that need them, and through those modules' RPATH."""
-    suffixes = sorted(importlib.machinery.EXTENSION_SUFFIXES, key=len, reverse=True)
-    found: list[str] = []
-    for directory, _, names in os.walk(site):
-        for name in sorted(names):
-            suffix = next((suffix for suffix in suffixes if name.endswith(suffix)), None)
-            if suffix is None:
-                continue
-            module = name[: -len(suffix)]
-            path = os.path.join(directory, name)
-            if module.isidentifier() and exports(path, "PyInit_" + module):
-                found.append(path)
-    return sorted(found)
-
-
-def exports(path: str, symbol: str) -> bool:
-    """Whether the ELF shared object at `path` defines `symbol` in its dynamic symbol table."""
-    try:
-        with open(path, "rb") as stream:
-            return _defines(stream, symbol.encode("ascii"))
-    except (OSError, struct.error, ValueError, IndexError):
-        return False
-
-
-def _defines(stream: BinaryIO, wanted: bytes) -> bool:
-    ident = stream.read(16)
-    if ident[:4] != ELF_MAGIC:
-        return False
-    wide = ident[4] == 2  # ELFCLASS64
-    order = "<" if ident[5] == 1 else ">"
-    stream.seek(0x28 if wide else 0x20)
-    (section_offset,) = struct.unpack(order + ("Q" if wide else "I"), stream.read(8 if wide else 4))
-    stream.seek(0x3A if wide else 0x2E)
-    entry_size, count = struct.unpack(order + "HH", stream.read(4))
-    header = order + ("IIQQQQIIQQ" if wide else "IIIIIIIIII")
-    sections = []
-    for index in range(count):
-        stream.seek(section_offset + index * entry_size)
-        sections.append(struct.unpack(header, stream.read(struct.calcsize(header))))
-    # (name, type, flags, address, offset, size, link, ...): SHT_DYNSYM is 11, its strings in `link`.
-    dynsym = next((section for section in sections if section[1] == 11), None)
-    if dynsym is None:
-        return False
-    strings_section = sections[dynsym[6]]
-    stream.seek(strings_section[4])
-    strings = stream.read(strings_section[5])
-    if b"\0" + wanted + b"\0" not in strings:  # most shared objects: no need to read their symbols
-        return False
-    symbol = order + ("IBBHQQ" if wide else "IIIBBH")
-    size = struct.calcsize(symbol)
-    stream.seek(dynsym[4])
-    table = stream.read(dynsym[5])
-    for start in range(0, len(table) - size + 1, size):
-        fields = struct.unpack(symbol, table[start : start + size])
-        name_offset, section_index = fields[0], (fields[3] if wide else fields[5])
-        # SHN_UNDEF (0): a symbol it needs from elsewhere, not one it defines.
-        if section_index != 0 and strings[name_offset : name_offset + len(wanted) + 1] == wanted + b"\0":
-            return True
-    return False
-
-
-def linked_libraries(paths: list[str]) -> dict[str, list[tuple[str, str | None]]]:
-    """File path -> each shared library `ldd` lists for it: (name, resolved path, or None when not found)."""
-    linked: dict[str, list[tuple[str, str | None]]] = {}
-    batches = [paths[start : start + LDD_BATCH] for start in range(0, len(paths), LDD_BATCH)]
-    # One ldd per batch, on every core: scipy alone has hundreds of extensions.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        outputs = pool.map(_ldd, batches)
-    for batch, output in zip(batches, outputs):
-        current = batch[0]
-        for line in output.splitlines():
-            if not line.startswith(("\t", " ")) and line.endswith(":") and line[:-1] in batch:
-                current = line[:-1]
-            elif "=>" in line:
-                name, target = (part.strip() for part in line.split("=>", 1))
-                resolved = target.split(" (", 1)[0].strip()
-                if resolved == "not found":
-                    linked.setdefault(current, []).append((name, None))
-                elif resolved.startswith("/"):
-                    linked.setdefault(current, []).append((name, resolved))
-    return linked
-
-
-def _ldd(batch: list[str]) -> str:
-    return subprocess.run(["ldd", *batch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
-
-
-def unresolved_libraries(paths: list[str]) -> dict[str, list[str]]:
-    """Extension path -> the shared libraries `ldd` cannot find for it."""
-    missing: dict[str, list[str]] = {}
-    for path, libraries in linked_libraries(paths).items():
-        names = [name for name, resolved in libraries if resolved is None]
-        if names:
-            missing[path] = names
-    return missing
-
-
-def elf_files(venv: str) -> list[str]:
-    """Every shared object in the virtualenv: extension modules and the libraries wheels vendor."""
-    found = []
-    for directory, _, names in os.walk(venv):
-        for name in names:
-            if not (name.endswith(".so") or ".so." in name):
-                continue
-            path = os.path.join(directory, name)
-            if os.path.islink(path) or not os.path.isfile(path):
-                continue
-            with open(path, "rb") as stream:
-                if stream.read(4) == ELF_MAGIC:
-                    found.append(path)
-    return sorted(found)
-
-
-def library_directories(root: str) -> list[str]:
-    """The directories the runtime image's dynamic linker searches, as paths under `root`."""
-    directories = ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib"]
-    for conf in sorted(glob.glob(os.path.join(root, "etc/ld.so.conf.d/*.conf"))):
-        with open(conf, encoding="utf-8", errors="replace") as stream:
-            directories += [line.strip() for line in stream if line.strip().startswith("/")]
-    return [os.path.join(root, directory.lstrip("/")) for directory in directories]
-
-
-def path_variants(library: str) -> list[str]:
-    """`library` as linked, resolved, and with or without /usr (merged /usr: /lib is /usr/lib)."""
-    paths = [library, os.path.realpath(library)]
-    paths += [path[len("/usr") :] if path.startswith("/usr/") else "/usr" + path for path in paths]
-    return list(dict.fromkeys(paths))
-
-
-def in_runtime(library: str, root: str, directories: list[str]) -> bool:
-    """Whether the runtime image (its files under `root`) has this library, at its path or by name."""
-    if any(os.path.lexists(os.path.join(root, path.lstrip("/"))) for path in path_variants(library)):
-        return True
-    name = os.path.basename(library)
-    return any(os.path.lexists(os.path.join(directory, name)) for directory in directories)
-
-
-def owning_package(library: str) -> str | None:
-    """The Debian package whose files include `library` (tried as linked, resolved and /usr-merged)."""
-    for candidate in path_variants(library):
-        result = subprocess.run(
-            ["dpkg", "-S", candidate], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        if result.returncode == 0 and result.stdout:
-            # "libpq5:amd64: /usr/lib/x86_64-linux-gnu/libpq.so.5"; diversions print other lines first.
-            for line in result.stdout.splitlines():
-                if not line.startswith("diversion "):
-                    return line.split(":", 1)[0].split(",", 1)[0].strip()
-    return None
-
-
-def runtime_packages(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: check-venv.py --runtime-packages VIRTUALENV RUNTIME_ROOT", file=sys.stderr)
-        return 2
-    venv, runtime_root = (os.path.realpath(arg) for arg in argv)
-    files = elf_files(venv)
-    if not files:
-        return 0
-    if shutil.which("ldd") is None or shutil.which("dpkg") is None:
-        print(PACKAGES_PREFIX, "no ldd or dpkg in the builder: runtime libraries not looked up", file=sys.stderr)
-        return 0
-    directories = library_directories(runtime_root)
-    packages: dict[str, list[str]] = {}
-    extensions = set(extension_modules(venv))
-    users_of: dict[str, set[str]] = {}
-    # With --installer uv, VIRTUALENV holds each layer's virtualenv side by side: a library of another
-    # layer's package (torch's nvidia libraries) is not found from this one, but is in the image.
-    in_venv = {os.path.basename(path) for path in files}
-    for path, libraries in linked_libraries(files).items():
-        for name, resolved in libraries:
-            if resolved is None and name in in_venv:
-                continue
-            if resolved is None and path in extensions:
-                # (A wheel's vendored library finds its siblings through the extension's RPATH only.)
-                print(PACKAGES_PREFIX, f"{name} (for {path}) is not found in the builder either", file=sys.stderr)
-            elif resolved is None:
-                continue
-            else:
-                users_of.setdefault(resolved, set()).add(path)
-    for library, users in sorted(users_of.items()):
-        if inside(os.path.realpath(library), venv) or in_runtime(library, runtime_root, directories):
-            continue
-        package = owning_package(library)
-        used_by = ", ".join(sorted(os.path.relpath(path, venv) for path in users)[:2])
-        if package is None:
-            print(PACKAGES_PREFIX, f"{library} (for {used_by}) belongs to no Debian package", file=sys.stderr)
-            continue
-        packages.setdefault(package, []).append(os.path.basename(library))
-    for package, names in sorted(packages.items()):
-        print(PACKAGES_PREFIX, f"{package} for {', '.join(names)}", file=sys.stderr)
-        print(package)
-    return 0
 
 
 def canonical_name(name: str) -> str:
@@ -417,7 +196,6 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--runtime-packages"]:
-        sys.exit(runtime_packages(sys.argv[2:]))
     sys.exit(main(sys.argv[1:]))

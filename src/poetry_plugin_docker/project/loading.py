@@ -25,7 +25,7 @@ from poetry_plugin_docker.project.credentials import (
     refuse_credentials_in_source_urls,
     sources,
 )
-from poetry_plugin_docker.settings import read_config
+from poetry_plugin_docker.settings import read_table
 from poetry_plugin_docker.toml import tomllib
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class Project:
 
     @cached_property
     def config(self) -> dict[str, Any]:
-        return read_config(self.pyproject)
+        return read_table(self.pyproject)
 
     @property
     def required_plugins(self) -> list[str]:

@@ -19,13 +19,24 @@ from poetry_plugin_docker.stub import canonical_toml
 STUB_PYPROJECT = "pyproject.toml"
 STUB_LOCK = "poetry.lock"
 DEFAULT_STUB_DIR = ".docker-deps"
-# The runtime image's self-check and the deps stage's lookup of the runtime image's system packages
-# (check_venv.py), written at the top of the stub directory.
+# The scripts that run in the image (package data of in_image/), written at the top of the stub
+# directory: the runtime image's self-check, the deps stage's lookup of the runtime image's system
+# packages, and what the two share (imported from the directory they run in).
+# (in_image/ is no package: nothing imports these files; they are read as data.)
+IN_IMAGE = resources.files("poetry_plugin_docker") / "in_image"
 CHECK_SCRIPT = "check-venv.py"
-CHECK_SCRIPT_SOURCE = resources.files("poetry_plugin_docker.in_image") / "check_venv.py"
+CHECK_SCRIPT_SOURCE = IN_IMAGE / "check_venv.py"
+PACKAGES_SCRIPT = "runtime-packages.py"
+PACKAGES_SCRIPT_SOURCE = IN_IMAGE / "runtime_packages.py"
+SHARED_MODULE = "shared_objects.py"
+CHECK_SCRIPTS = {
+    CHECK_SCRIPT: CHECK_SCRIPT_SOURCE,
+    PACKAGES_SCRIPT: PACKAGES_SCRIPT_SOURCE,
+    SHARED_MODULE: IN_IMAGE / SHARED_MODULE,
+}
 # With --installer uv: the split of each install stage's virtualenv into its dependency layers.
 LAYER_SCRIPT = "layer-venv.py"
-LAYER_SCRIPT_SOURCE = resources.files("poetry_plugin_docker.in_image") / "layer_venv.py"
+LAYER_SCRIPT_SOURCE = IN_IMAGE / "layer_venv.py"
 
 # The keys of each table that Poetry's Locker hashes into content-hash (all
 # supported Poetry versions together), plus the names Poetry needs to load it.

@@ -34,8 +34,7 @@ from poetry_plugin_docker.stub.path_dependencies import (
     without_develop,
 )
 from poetry_plugin_docker.stub.pyproject import (
-    CHECK_SCRIPT,
-    CHECK_SCRIPT_SOURCE,
+    CHECK_SCRIPTS,
     LAYER_SCRIPT,
     LAYER_SCRIPT_SOURCE,
     STUB_LOCK,
@@ -93,7 +92,7 @@ def stub_files(project: Project, stub: Stub) -> dict[str, bytes]:
         f"{prefix}{STUB_PYPROJECT}": stub.pyproject_text,
         f"{prefix}{STUB_LOCK}": stub.lock,
         **dependency_files,
-        CHECK_SCRIPT: CHECK_SCRIPT_SOURCE.read_bytes(),
+        **{name: source.read_bytes() for name, source in CHECK_SCRIPTS.items()},
         STUB_MARKER: STUB_MARKER_TEXT,
     }
 
@@ -124,7 +123,7 @@ def write_build_context(
     stub = plan_stub(project, selection)
     dependencies = stub.dependencies
     files = stub_files(project, stub)
-    written = [STUB_PYPROJECT, STUB_LOCK, CHECK_SCRIPT]
+    written = [STUB_PYPROJECT, STUB_LOCK, *CHECK_SCRIPTS]
     if values.installer("--installer", installer) == "uv":  # what the uv installer installs, from the stub
         files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group)))
         files[LAYER_SCRIPT] = LAYER_SCRIPT_SOURCE.read_bytes()

@@ -1,0 +1,141 @@
+"""What the image's two checks share: finding a virtualenv's shared objects and extension modules,
+and what the dynamic loader makes of them (`ldd`, the loader in its trace mode).
+
+Imported by check-venv.py and runtime-packages.py from the directory they run in (the stub, bind-
+mounted in the build). Standard library only, and Python 3.8 compatible: it runs on whatever
+Python the image has.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import struct
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO
+
+LDD_BATCH = 25
+ELF_MAGIC = b"\x7fELF"
+
+
+def inside(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def extension_modules(site: str) -> list[str]:
+    """The importable extension modules under `site`: files named MODULE + an extension suffix of
+    this Python that export `PyInit_MODULE`. The other shared objects (the libraries a wheel
+    vendors in `numpy.libs/`, `clidriver/lib/`) are never imported; the loader reaches them
+    through the modules that need them, and through those modules' RPATH."""
+    suffixes = sorted(importlib.machinery.EXTENSION_SUFFIXES, key=len, reverse=True)
+    found: list[str] = []
+    for directory, _, names in os.walk(site):
+        for name in sorted(names):
+            suffix = next((suffix for suffix in suffixes if name.endswith(suffix)), None)
+            if suffix is None:
+                continue
+            module = name[: -len(suffix)]
+            path = os.path.join(directory, name)
+            if module.isidentifier() and exports(path, "PyInit_" + module):
+                found.append(path)
+    return sorted(found)
+
+
+def exports(path: str, symbol: str) -> bool:
+    """Whether the ELF shared object at `path` defines `symbol` in its dynamic symbol table."""
+    try:
+        with open(path, "rb") as stream:
+            return _defines(stream, symbol.encode("ascii"))
+    except (OSError, struct.error, ValueError, IndexError):
+        return False
+
+
+def _defines(stream: BinaryIO, wanted: bytes) -> bool:
+    ident = stream.read(16)
+    if ident[:4] != ELF_MAGIC:
+        return False
+    wide = ident[4] == 2  # ELFCLASS64
+    order = "<" if ident[5] == 1 else ">"
+    stream.seek(0x28 if wide else 0x20)
+    (section_offset,) = struct.unpack(order + ("Q" if wide else "I"), stream.read(8 if wide else 4))
+    stream.seek(0x3A if wide else 0x2E)
+    entry_size, count = struct.unpack(order + "HH", stream.read(4))
+    header = order + ("IIQQQQIIQQ" if wide else "IIIIIIIIII")
+    sections = []
+    for index in range(count):
+        stream.seek(section_offset + index * entry_size)
+        sections.append(struct.unpack(header, stream.read(struct.calcsize(header))))
+    # (name, type, flags, address, offset, size, link, ...): SHT_DYNSYM is 11, its strings in `link`.
+    dynsym = next((section for section in sections if section[1] == 11), None)
+    if dynsym is None:
+        return False
+    strings_section = sections[dynsym[6]]
+    stream.seek(strings_section[4])
+    strings = stream.read(strings_section[5])
+    if b"\0" + wanted + b"\0" not in strings:  # most shared objects: no need to read their symbols
+        return False
+    symbol = order + ("IBBHQQ" if wide else "IIIBBH")
+    size = struct.calcsize(symbol)
+    stream.seek(dynsym[4])
+    table = stream.read(dynsym[5])
+    for start in range(0, len(table) - size + 1, size):
+        fields = struct.unpack(symbol, table[start : start + size])
+        name_offset, section_index = fields[0], (fields[3] if wide else fields[5])
+        # SHN_UNDEF (0): a symbol it needs from elsewhere, not one it defines.
+        if section_index != 0 and strings[name_offset : name_offset + len(wanted) + 1] == wanted + b"\0":
+            return True
+    return False
+
+
+def linked_libraries(paths: list[str]) -> dict[str, list[tuple[str, str | None]]]:
+    """File path -> each shared library `ldd` lists for it: (name, resolved path, or None when not found)."""
+    linked: dict[str, list[tuple[str, str | None]]] = {}
+    batches = [paths[start : start + LDD_BATCH] for start in range(0, len(paths), LDD_BATCH)]
+    # One ldd per batch, on every core: scipy alone has hundreds of extensions.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        outputs = pool.map(_ldd, batches)
+    for batch, output in zip(batches, outputs):
+        current = batch[0]
+        for line in output.splitlines():
+            if not line.startswith(("\t", " ")) and line.endswith(":") and line[:-1] in batch:
+                current = line[:-1]
+            elif "=>" in line:
+                name, target = (part.strip() for part in line.split("=>", 1))
+                resolved = target.split(" (", 1)[0].strip()
+                if resolved == "not found":
+                    linked.setdefault(current, []).append((name, None))
+                elif resolved.startswith("/"):
+                    linked.setdefault(current, []).append((name, resolved))
+    return linked
+
+
+def _ldd(batch: list[str]) -> str:
+    return subprocess.run(["ldd", *batch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+
+
+def unresolved_libraries(paths: list[str]) -> dict[str, list[str]]:
+    """Extension path -> the shared libraries `ldd` cannot find for it."""
+    missing: dict[str, list[str]] = {}
+    for path, libraries in linked_libraries(paths).items():
+        names = [name for name, resolved in libraries if resolved is None]
+        if names:
+            missing[path] = names
+    return missing
+
+
+def elf_files(venv: str) -> list[str]:
+    """Every shared object in the virtualenv: extension modules and the libraries wheels vendor."""
+    found = []
+    for directory, _, names in os.walk(venv):
+        for name in names:
+            if not (name.endswith(".so") or ".so." in name):
+                continue
+            path = os.path.join(directory, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as stream:
+                if stream.read(4) == ELF_MAGIC:
+                    found.append(path)
+    return sorted(found)
+
