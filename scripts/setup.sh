@@ -19,6 +19,13 @@ if [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ]; then
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client; }
   } > /tmp/setup-openssh.log 2>&1 || { cat /tmp/setup-openssh.log >&2; exit 1; }
 fi
+# A registry (Debian's docker-registry) and htpasswd (apache2-utils) for the registry client's
+# tests (tests/registry: each test starts its own registry on loopback only).
+if { [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/bin/htpasswd ]; } && [ "$(id -u)" = 0 ]; then
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry apache2-utils \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry apache2-utils; }
+  } > /tmp/setup-registry.log 2>&1 || { cat /tmp/setup-registry.log >&2; exit 1; }
+fi
 PYPI_MIRROR_URL=${PYPI_MIRROR_URL:-$(python3 -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')}
 export PYPI_MIRROR_URL POETRY_PYPI_MIRROR_URL="$PYPI_MIRROR_URL"
 export DOCKER=${DOCKER:-/usr/bin/docker} DOCKER_BUILDKIT=1
