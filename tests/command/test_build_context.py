@@ -298,8 +298,10 @@ def test_monorepo_path_dependency_is_carried_non_editable(project, poetry_cli) -
         "check-venv.py",
         "libs/core/core/__init__.py",
         "libs/core/pyproject.toml",
+        "runtime-packages.py",
         "services/api/poetry.lock",
         "services/api/pyproject.toml",
+        "shared_objects.py",
     ], "the library's sdist files, not its tests"
     stub_project = stub / "services" / "api"
     assert "develop" not in (stub_project / "pyproject.toml").read_text()
@@ -337,6 +339,8 @@ def test_dev_only_path_dependency_is_carried_only_for_the_dev_group(project, poe
         "check-venv.py",
         "poetry.lock",
         "pyproject.toml",
+        "runtime-packages.py",
+        "shared_objects.py",
     ]
     (root / "pyproject.toml").write_text(
         (root / "pyproject.toml").read_text() + '\n[tool.poetry-plugin-docker]\nwith = ["dev"]\n'

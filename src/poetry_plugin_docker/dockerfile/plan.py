@@ -24,13 +24,10 @@ from poetry_plugin_docker.dockerfile.wheel import build_requirements, needs_isol
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import stub_directory
 from poetry_plugin_docker.host import installed_version, is_poetry_1, poetry_version
-from poetry_plugin_docker.project.credentials import (
-    credential_variable,
-    secret_id,
-    sources_with_local_credentials,
-)
+from poetry_plugin_docker.project.credentials import secret_id, sources_with_local_credentials
 from poetry_plugin_docker.project.loading import git_urls, is_ssh_url
 from poetry_plugin_docker.project.selection import Selection, installed_selection
+from poetry_plugin_docker.project.sources import credential_variable
 from poetry_plugin_docker.settings import DEFAULT_DOCKERFILE, DEFAULT_SYNTAX
 from poetry_plugin_docker.stub.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.stub.requirements import check_exportable
@@ -38,7 +35,7 @@ from poetry_plugin_docker.stub.requirements import check_exportable
 if TYPE_CHECKING:
     from poetry_plugin_docker.project.loading import Project
     from poetry_plugin_docker.settings import Settings
-    from poetry_plugin_docker.stub.write import Stub
+    from poetry_plugin_docker.stub.model import Stub
 
 DEFAULT_OUTPUT = DEFAULT_DOCKERFILE  # (docker_build.py's name for it, until it reads the settings)
 # The uv that `--installer uv` installs in the builder (a single static binary in a wheel).

@@ -20,7 +20,7 @@ from poetry.packages.locker import Locker
 
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.host import is_poetry_1, poetry_version
-from poetry_plugin_docker.project.credentials import (
+from poetry_plugin_docker.project.sources import (
     has_credentials,
     refuse_credentials_in_source_urls,
     sources,

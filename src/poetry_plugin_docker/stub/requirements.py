@@ -23,7 +23,7 @@ from poetry_plugin_docker.stub.pyproject import STUB_LOCK, STUB_PYPROJECT
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project.selection import Selection
-    from poetry_plugin_docker.stub.write import Stub
+    from poetry_plugin_docker.stub.model import Stub
 
 HEADER = (
     "# Dependency layer {layer}, written by `poetry docker build-context --installer uv` from the stub's\n"
