@@ -181,7 +181,7 @@ class Settings:
     only: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     all_extras: bool = False
-    installer: str = DEFAULT_INSTALLER
+    installer: values.Installer = DEFAULT_INSTALLER
     python: str | None = None
     base_image: str | None = None
     runtime_image: str | None = None

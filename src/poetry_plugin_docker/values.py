@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from typing import Literal, get_args
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -160,14 +161,16 @@ def _outside_quotes(text: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"$`\\]*\"", "", text)
 
 
-INSTALLERS = ("poetry", "uv")
-DEFAULT_INSTALLER = INSTALLERS[0]
+Installer = Literal["poetry", "uv"]
+INSTALLERS: tuple[Installer, ...] = get_args(Installer)
+DEFAULT_INSTALLER: Installer = "poetry"
 
 
-def installer(option: str, value: str) -> str:
-    if value not in INSTALLERS:
-        raise UserError(f"{option} {shown(value)} is not an installer; use poetry or uv.")
-    return value
+def installer(option: str, value: str) -> Installer:
+    for known in INSTALLERS:
+        if value == known:
+            return known
+    raise UserError(f"{option} {shown(value)} is not an installer; use poetry or uv.")
 
 
 def stop_signal(option: str, value: str) -> str:

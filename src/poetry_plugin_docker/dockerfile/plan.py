@@ -7,23 +7,22 @@ renderer only lays out plain, safe values.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from poetry.core.constraints.version import parse_constraint
 
-from poetry_plugin_docker import __version__, values
+from poetry_plugin_docker import values
 from poetry_plugin_docker.dockerfile.service import Service, ServiceOptions, plan_service
 from poetry_plugin_docker.dockerfile.versioning import PDV, DynamicVersion, dynamic_version
 from poetry_plugin_docker.dockerfile.wheel import build_requirements, needs_isolated_build, wheel_inputs
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import stub_directory
-from poetry_plugin_docker.host import installed_version, is_poetry_1, poetry_version
+from poetry_plugin_docker.host import Host
 from poetry_plugin_docker.project.credentials import secret_id, sources_with_local_credentials
 from poetry_plugin_docker.project.loading import git_urls, is_ssh_url
 from poetry_plugin_docker.project.selection import Selection, installed_selection
@@ -53,6 +52,11 @@ _NOT_APPLICATION_FILES = re.compile(
 _BARE_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+# Why `docker stop` sends what it sends: the option asked for it, gunicorn's graceful shutdown is
+# SIGTERM, or Python's KeyboardInterrupt (SIGINT) for everything else.
+StopSignalReason = Literal["option", "gunicorn", "python"]
+
+
 @dataclass(frozen=True)
 class DockerfileOptions:
     stub_dir: str
@@ -68,7 +72,7 @@ class DockerfileOptions:
     compile: bool = False  # bytecode compiled in the builder
     stub_stage: bool = False  # the Dockerfile derives the stub itself
     stop_signal: str | None = None  # default: SIGINT, or SIGTERM for gunicorn
-    installer: str = values.DEFAULT_INSTALLER  # or "uv": the stub's hashed requirements.txt, no Poetry in the builder
+    installer: str = values.DEFAULT_INSTALLER  # checked by the plan: values.Installer
     service: ServiceOptions = field(default_factory=ServiceOptions)
     check_ignore: tuple[str, ...] = ()  # distributions whose shared libraries the self-check skips
     regenerate_command: str = "poetry docker dockerfile"
@@ -145,9 +149,9 @@ class DockerfilePlan:
     entrypoint: tuple[str, ...]
     regenerate_command: str
     stop_signal: str  # what `docker stop` sends (STOPSIGNAL)
-    stop_signal_reason: str  # "option", "gunicorn" (its graceful shutdown) or "python" (KeyboardInterrupt)
+    stop_signal_reason: StopSignalReason
     service: Service = field(default_factory=Service)
-    installer: str = values.DEFAULT_INSTALLER
+    installer: values.Installer = values.DEFAULT_INSTALLER  # uv: the stub's hashed requirements, no Poetry
     uv_requirement: str = ""  # uv==X.Y.Z, installed in the builder with --installer uv
     # [build-system] requires, installed before the project's files with --installer uv (empty: isolated build)
     build_requirements: tuple[str, ...] = ()
@@ -156,12 +160,16 @@ class DockerfilePlan:
     check_ignore: tuple[str, ...] = ()  # locked distributions whose shared libraries the self-check skips
 
 
-def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) -> DockerfilePlan:
-    """The Dockerfile for this project, options and stub (`plan_stub` of the same selection)."""
+def plan_dockerfile(
+    project: Project, options: DockerfileOptions, stub: Stub, host: Host | None = None
+) -> DockerfilePlan:
+    """The Dockerfile for this project, options and stub (`plan_stub` of the same selection), made
+    on `host` (by default, this machine: the Poetry and Python running the plugin)."""
+    host = host or Host.current()
     stub_dir = stub_directory(project.root, options.stub_dir, "--stub-dir")
     if options.python and not values.PYTHON.fullmatch(options.python):
         raise UserError(f"--python {values.shown(options.python)} is not a Python version like 3.12.")
-    python = options.python or choose_python(project.python_constraint)
+    python = options.python or choose_python(project.python_constraint, host.python)
 
     if project.is_package_mode:
         inputs = wheel_inputs(project)
@@ -202,15 +210,18 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
     installer = values.installer("--installer", options.installer)
     if installer == "uv":
         _check_uv(options, stub, dynamic)
-    plugin = (f"{PLUGIN_DISTRIBUTION}=={__version__}",) if options.stub_stage else ()
+    plugin = (f"{PLUGIN_DISTRIBUTION}=={host.plugin}",) if options.stub_stage else ()
     plugins = [
-        *(values.requirement("[tool.poetry.requires-plugins]", _pinned(spec)) for spec in project.required_plugins),
-        *(values.requirement("--builder-plugin", _pinned(spec)) for spec in options.builder_plugins),
+        *(
+            values.requirement("[tool.poetry.requires-plugins]", _pinned(spec, host))
+            for spec in project.required_plugins
+        ),
+        *(values.requirement("--builder-plugin", _pinned(spec, host)) for spec in options.builder_plugins),
     ]
     has_pdv = any(canonicalize_name(Requirement(spec).name) == PDV for spec in plugins)
     if dynamic and dynamic.poetry_plugin and not has_pdv:
         # `poetry build` takes the version from the plugin: without it in the builder, the wheel is 0.0.0.
-        pdv_version = installed_version(PDV)
+        pdv_version = host.installed(PDV)
         plugins.append(f"{PDV}[plugin]=={pdv_version}" if pdv_version else f"{PDV}[plugin]")
     return DockerfilePlan(
         name=values.name("The project name", project.name),
@@ -221,7 +232,7 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         base_image=base_image,
         runtime_image=runtime_image,
         syntax=None if options.syntax.lower() == "none" else values.image_reference("--syntax", options.syntax),
-        poetry_requirements=(f"poetry=={poetry_version()}", *dict.fromkeys([*plugins, *plugin])),
+        poetry_requirements=(f"poetry=={host.poetry}", *dict.fromkeys([*plugins, *plugin])),
         build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in options.build_args)),
         stub_dir=stub_dir,
         install_options=selection.install_options(),
@@ -232,10 +243,10 @@ def plan_dockerfile(project: Project, options: DockerfileOptions, stub: Stub) ->
         secrets=_secrets(project, options.secret_sources),
         git_over_ssh=any(is_ssh_url(url) for url in git_urls(stub.lock_data)),
         system_git_variable=(
-            "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT" if is_poetry_1() else "POETRY_SYSTEM_GIT_CLIENT"
+            "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT" if host.is_poetry_1 else "POETRY_SYSTEM_GIT_CLIENT"
         ),
         package_mode=project.is_package_mode,
-        isolated_build=project.is_package_mode and needs_isolated_build(project),
+        isolated_build=project.is_package_mode and needs_isolated_build(project, host.installed("poetry-core")),
         dynamic_version=dynamic,
         copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
         copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
@@ -278,7 +289,7 @@ def _check_uv(options: DockerfileOptions, stub: Stub, dynamic: DynamicVersion | 
         )
 
 
-def _stop_signal(requested: str | None, stub: Stub) -> tuple[str, str]:
+def _stop_signal(requested: str | None, stub: Stub) -> tuple[str, StopSignalReason]:
     """What `docker stop` sends. Python as PID 1 ignores SIGTERM unless it has a handler, so the
     default is SIGINT, which Python turns into KeyboardInterrupt (`finally` blocks run) and which
     uvicorn and most servers handle like SIGTERM; gunicorn shuts down gracefully on SIGTERM only."""
@@ -324,14 +335,13 @@ def _netrc_host(source: str, url: str) -> str:
     return values.host(f"The URL of source {source}", host) if host else ""
 
 
-def choose_python(constraint: Any) -> str:
-    """The running interpreter's X.Y if the project allows it, else the newest allowed 3.X."""
+def choose_python(constraint: Any, running: str) -> str:
+    """`running` (the interpreter running Poetry, X.Y) if the project allows it, else the newest allowed 3.X."""
 
     def allowed(version: str) -> bool:
         major, minor = version.split(".")
         return bool(constraint.allows_any(parse_constraint(f">={version},<{major}.{int(minor) + 1}")))
 
-    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
     if running in PYTHON_IMAGE_VERSIONS and allowed(running):
         return running
     for version in reversed(PYTHON_IMAGE_VERSIONS):
@@ -369,10 +379,10 @@ def _application_files(root: Path, stub_dir: str) -> list[str]:
     return entries
 
 
-def _pinned(spec: str) -> str:
+def _pinned(spec: str, host: Host) -> str:
     """Pin a bare plugin name to the version installed next to this Poetry, if any."""
     if _BARE_REQUIREMENT.match(spec):
-        installed = installed_version(spec)
+        installed = host.installed(spec)
         if installed:
             return f"{spec}=={installed}"
     return spec

@@ -11,7 +11,6 @@ from poetry.core.masonry.builders.wheel import WheelBuilder
 
 from poetry_plugin_docker import values
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.host import installed_version
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project.loading import Project
@@ -25,8 +24,9 @@ _OUTSIDE = (
 _LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
 
 
-def needs_isolated_build(project: Project) -> bool:
-    """Whether `poetry build` builds the wheel in an isolated environment.
+def needs_isolated_build(project: Project, poetry_core: str | None) -> bool:
+    """Whether `poetry build` builds the wheel in an isolated environment (`poetry_core`: the version
+    installed next to Poetry, which it builds with otherwise).
 
     Mirrors Poetry 2's `BuildHandler._requires_isolated_build`
     (poetry/console/commands/build.py): a build script, build requirements besides
@@ -46,7 +46,7 @@ def needs_isolated_build(project: Project) -> bool:
         return True
     if canonicalize_name(requirement.name) != "poetry-core" or requirement.url:
         return True
-    return not requirement.specifier.contains(installed_version("poetry-core") or "0", prereleases=True)
+    return not requirement.specifier.contains(poetry_core or "0", prereleases=True)
 
 
 def build_requirements(project: Project) -> tuple[str, ...]:
