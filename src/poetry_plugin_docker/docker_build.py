@@ -1,14 +1,14 @@
 """`poetry docker build`: the release job's `docker build`, with the right arguments.
 
-It reads the generated Dockerfile for what the build needs (secrets, SSH, build
-arguments), so the command always matches the file it builds. The command module
-only parses options into `BuildOptions`; `BuildHandler` does the work.
+It reads the generated Dockerfile's header (dockerfile/header.py) for what the build
+needs (the stub, secrets, SSH, build arguments), so the command always matches the file
+it builds, however the file is worded. The command module only parses options into
+`BuildOptions`; `BuildHandler` does the work.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -18,15 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from poetry_plugin_docker import values
+from poetry_plugin_docker.dockerfile.header import (
+    STUB_DIGEST_ARG,
+    DockerfileHeader,
+    HeaderError,
+    read_header,
+    stub_digest,
+)
 from poetry_plugin_docker.dockerfile.plan import DEFAULT_OUTPUT
 from poetry_plugin_docker.dockerfile.versioning import dynamic_version, release_version
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.files import project_path
+from poetry_plugin_docker.files import project_path, stub_directory
 from poetry_plugin_docker.project.credentials import secret_file_content
 from poetry_plugin_docker.project.selection import configured_selection
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.settings import TABLE
+from poetry_plugin_docker.stub.model import plan_stub
 from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR
 from poetry_plugin_docker.stub.write import write_build_context
 
@@ -35,7 +42,7 @@ if TYPE_CHECKING:
 
     from poetry_plugin_docker.project.loading import Project
 
-RELEASE_ARGS = ("VERSION", "REVISION")
+RELEASE_ARGS = ("VERSION", "REVISION", STUB_DIGEST_ARG)
 
 
 @dataclass(frozen=True)
@@ -65,17 +72,29 @@ class BuildHandler:
         dockerfile = project.root / project_path(
             project.root, config.get("dockerfile", DEFAULT_OUTPUT), f"dockerfile in [tool.{TABLE}]"
         )
-        if derives_stub(dockerfile):
+        stub_dir, stub_dir_option = config.get("stub-dir", DEFAULT_STUB_DIR), f"stub-dir in [tool.{TABLE}]"
+        stub_path = stub_directory(project.root, stub_dir, stub_dir_option)  # refused as by the other commands, first
+        header = read_dockerfile_header(dockerfile)
+        if not header.stub_stage and header.stub_dir != stub_path:
+            configured = "stub-dir" in config
+            raise UserError(
+                f"{dockerfile.name} copies the stub from {header.stub_dir}, but `poetry docker build` writes it to "
+                f"{stub_path} ({stub_dir_option if configured else 'the default'}): set stub-dir in [tool.{TABLE}] "
+                "and regenerate the Dockerfile with `poetry docker dockerfile`, so that both read it."
+            )
+        selection = configured_selection(project)
+        if header.stub_stage:
             self.write_line("The Dockerfile derives the dependency stub itself (--stub-stage).")
         else:
-            stub = write_build_context(
+            written = write_build_context(
                 project,
-                config.get("stub-dir", DEFAULT_STUB_DIR),
-                configured_selection(project),
-                installer=config.get("installer", values.DEFAULT_INSTALLER),
-                option=f"stub-dir in [tool.{TABLE}]",
+                stub_dir,
+                selection,
+                installer=header.installer,  # the stub this Dockerfile installs (requirements/ for uv)
+                option=stub_dir_option,
             )
-            self.write_line(stub.message)
+            self.write_line(written.message)
+        stub = plan_stub(project, selection)  # the stub the image installs, written above or derived in the build
         with build_command(
             project,
             version,
@@ -84,6 +103,8 @@ class BuildHandler:
             options.docker_args,
             environ,
             docker_executable(environ),
+            header=header,
+            digest=stub_digest(stub.pyproject_text, stub.lock),
         ) as command:
             self.write_line(f"Running: {command.shown}")
             self.docker_status = run(command)
@@ -110,13 +131,23 @@ def docker_executable(environ: dict[str, str]) -> list[str]:
     return [docker, "buildx", "build", "--load"] if has_buildx else [docker, "build"]
 
 
-def derives_stub(dockerfile: Path) -> bool:
-    """Whether the Dockerfile writes the stub itself (`dockerfile --stub-stage`)."""
+def read_dockerfile_header(dockerfile: Path) -> DockerfileHeader:
+    """The generated Dockerfile's header; a UserError when there is no Dockerfile or no readable header."""
+    regenerate = "Run `poetry docker dockerfile` to regenerate it."
     try:
         text = dockerfile.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return False  # building reports the problem
-    return re.search(r"(?m)^FROM \S+ AS stub$", text) is not None
+        raise UserError(f"No Dockerfile at {dockerfile}. Run `poetry docker dockerfile` first.") from None
+    try:
+        header = read_header(text)
+    except HeaderError as error:
+        raise UserError(f"Cannot build {dockerfile}: {error}. {regenerate}") from None
+    if header is None:
+        raise UserError(
+            f"{dockerfile} has no poetry-plugin-docker header line, so `poetry docker build` cannot tell what it "
+            f"needs (not generated, or by an older version). {regenerate}"
+        )
+    return header
 
 
 def git_revision(root: Path) -> str | None:
@@ -144,22 +175,21 @@ def build_command(
     extra: Sequence[str],
     environ: dict[str, str],
     docker: list[str],
+    *,
+    header: DockerfileHeader,
+    digest: str,
 ) -> Iterator[BuildCommand]:
-    """The `docker build` command; secret files live only while the context is open."""
-    try:
-        text = dockerfile.read_text(encoding="utf-8")
-    except OSError:
-        raise UserError(
-            f"No Dockerfile at {dockerfile}. Run `poetry docker dockerfile` first."
-        ) from None
+    """The `docker build` command for the Dockerfile with this header and the stub of this digest;
+    secret files live only while the context is open."""
     argv = [*docker, "-f", str(dockerfile), "--build-arg", f"VERSION={version}"]
     revision = git_revision(project.root)
     if revision:
         argv += ["--build-arg", f"REVISION={revision}"]
-    for name in _declared_build_args(text):
-        if name in environ:
+    argv += ["--build-arg", f"{STUB_DIGEST_ARG}={digest}"]
+    for name in header.build_args:
+        if name in environ and name not in RELEASE_ARGS:
             argv += ["--build-arg", name]  # docker reads the value from the environment
-    if "--mount=type=ssh" in text:
+    if header.ssh:
         if not environ.get("SSH_AUTH_SOCK"):
             raise UserError(
                 "A git dependency is reached over SSH, but no SSH agent is running "
@@ -173,18 +203,13 @@ def build_command(
         argv += ["-t", each]
 
     with tempfile.TemporaryDirectory(prefix="poetry-docker-secrets-") as secrets_dir:
-        for secret_id in re.findall(r"--mount=type=secret,id=([\w.-]+)", text):
+        for secret_id in header.secrets:
             secret_file = Path(secrets_dir) / secret_id
             secret_file.touch(mode=0o600)
             secret_file.write_text(secret_file_content(project, secret_id, environ))
             argv += ["--secret", f"id={secret_id},src={secret_file}"]
         argv += [*extra, str(project.root)]
         yield BuildCommand(argv, shlex.join(argv), tags)
-
-
-def _declared_build_args(text: str) -> list[str]:
-    names = re.findall(r"(?m)^ARG ([A-Za-z_][A-Za-z0-9_]*)\s*$", text)
-    return [name for name in dict.fromkeys(names) if name not in RELEASE_ARGS]
 
 
 def run(command: BuildCommand) -> int:

@@ -6,6 +6,7 @@ a fake Docker that records the argv, and what the secret files hold while it run
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import shutil
 import stat
@@ -89,6 +90,17 @@ def build_args(*names: str) -> list[str]:
     return [word for name in names for word in ("--build-arg", name)]
 
 
+def stub_digest(root: Path) -> list[str]:
+    """The STUB_DIGEST build argument for the stub written in `root`: what
+    `sha256sum pyproject.toml poetry.lock | sha256sum` prints in its directory."""
+    stub = root / DEFAULT_STUB_DIR
+    listing = "".join(
+        f"{hashlib.sha256((stub / name).read_bytes()).hexdigest()}  {name}\n"
+        for name in ("pyproject.toml", "poetry.lock")
+    )
+    return ["--build-arg", f"STUB_DIGEST=sha256:{hashlib.sha256(listing.encode()).hexdigest()}"]
+
+
 @pytest.mark.parametrize(("options", "writes_stub"), [("", True), ("--stub-stage", False)])
 def test_writes_the_stub_unless_the_dockerfile_derives_it(
     project, poetry_cli, monkeypatch, options, writes_stub
@@ -110,7 +122,7 @@ def test_plain_docker_build_of_the_project(project, poetry_cli, docker) -> None:
     assert run.status == 0, run.error
     assert docker.probes == [[DOCKER, "buildx", "version"]]
     assert docker.build.argv == [
-        DOCKER, "build", "-f", str(root / "Dockerfile"), "--build-arg", "VERSION=0.3.0",
+        DOCKER, "build", "-f", str(root / "Dockerfile"), "--build-arg", "VERSION=0.3.0", *stub_digest(root),
         "-t", "classic-app:0.3.0", "-t", "classic-app:latest", str(root),
     ]  # fmt: skip
     assert docker.build.env["DOCKER_BUILDKIT"] == "1"
@@ -136,7 +148,7 @@ def test_buildx_revision_declared_args_exact_tag_and_extra_args(project, poetry_
     assert run.status == 0, run.error
     assert docker.build.argv == [
         DOCKER, "buildx", "build", "--load", "-f", str(root / "Dockerfile"),
-        "--build-arg", "VERSION=0.3.0", "--build-arg", f"REVISION={revision}",
+        "--build-arg", "VERSION=0.3.0", "--build-arg", f"REVISION={revision}", *stub_digest(root),
         *build_args("MIRROR_URL", "FROM_ENV", "EMPTY"),  # once each, though declared in two stages
         "-t", "registry.example/team/app:rc1",
         "--network=host", "--cache-from", "type=local,src=/c",
@@ -155,7 +167,7 @@ def test_ssh_is_forwarded_when_the_dockerfile_mounts_it(project, poetry_cli, doc
     run = poetry_cli(root, "docker build --tag app")
     assert run.status == 0, run.error
     assert docker.build.argv == [
-        DOCKER, "build", "-f", str(root / "Dockerfile"), "--build-arg", "VERSION=0.3.0",
+        DOCKER, "build", "-f", str(root / "Dockerfile"), "--build-arg", "VERSION=0.3.0", *stub_digest(root),
         "--ssh", "default", "-t", "app:0.3.0", "-t", "app:latest", str(root),
     ]  # fmt: skip
 
@@ -182,7 +194,7 @@ def test_secret_file_holds_the_credentials_only_while_docker_runs(
     assert run.status == status, run.error
     [source] = docker.build.secrets
     assert docker.build.argv == [
-        DOCKER, "build", "-f", str(root / "Dockerfile"), "--build-arg", "VERSION=0.1.0",
+        DOCKER, "build", "-f", str(root / "Dockerfile"), "--build-arg", "VERSION=0.1.0", *stub_digest(root),
         "-t", "explicit-app:0.1.0", "-t", "explicit-app:latest",
         "--secret", f"id=internal-credentials,src={source}", str(root),
     ]  # fmt: skip
@@ -202,6 +214,36 @@ def test_without_a_dockerfile(project, poetry_cli, docker) -> None:
     root = project("classic")
     assert_one_line_error(poetry_cli(root, "docker build"), "No Dockerfile", "poetry docker dockerfile")
     assert docker.builds == []
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        (None, "has no poetry-plugin-docker header line"),
+        ("# poetry-plugin-docker: {not json", "header line is not JSON"),
+        ('# poetry-plugin-docker: {"header": 2}', "header has version 2, not 1"),
+    ],
+)
+def test_the_build_reads_the_dockerfiles_header(project, poetry_cli, docker, header, problem) -> None:
+    """What the build passes comes from the header, never from the instructions or their comments."""
+    root = project("classic")
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    text = (root / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("# poetry-plugin-docker: ")]
+    assert len(lines) == 1
+    text = text.replace(f"{lines[0]}\n", f"{header}\n" if header else "")
+    (root / "Dockerfile").write_text(text)
+    assert_one_line_error(poetry_cli(root, "docker build"), problem, "poetry docker dockerfile")
+    assert docker.builds == []
+
+
+def test_the_stub_goes_where_the_dockerfile_copies_it_from(project, poetry_cli, docker) -> None:
+    root = project("classic")
+    assert poetry_cli(root, "docker dockerfile --stub-dir docker/deps").status == 0
+    assert_one_line_error(
+        poetry_cli(root, "docker build"), "copies the stub from docker/deps", ".docker-deps (the default)"
+    )
+    assert docker.builds == [] and not (root / DEFAULT_STUB_DIR).exists()
 
 
 def test_ssh_git_dependency_without_an_agent(project, poetry_cli, docker) -> None:

@@ -21,9 +21,9 @@ from imagebuild import DOCKERFILE_OPTIONS, Project
 
 pytestmark = pytest.mark.docker
 
-# The runtime stage's self-check (the deps stage's `check-venv.py --runtime-packages` is another step).
+# The runtime stage's self-check (the deps stage's `runtime-packages.py` is another step).
 CHECK_STEP = "target=/tmp     python /tmp/check-venv.py"
-LOOKUP_STEP = "python /tmp/check-venv.py --runtime-packages"
+LOOKUP_STEP = "python /tmp/runtime-packages.py"
 
 
 def _failed_build(app: Project, extra: list[str] = ()) -> str:  # type: ignore[assignment]

@@ -35,7 +35,7 @@ SERVICE_OPTIONS = [
 ]
 RUNTIME_APT_STEP = "apt-get install -y --no-install-recommends < /mnt/runtime-packages"
 BUILDER_APT_STEP = "apt-get install -y --no-install-recommends libpq-dev libldap2-dev libsasl2-dev"
-LOOKUP_STEP = "python /tmp/check-venv.py --runtime-packages /app/.venv /mnt"
+LOOKUP_STEP = "python /tmp/runtime-packages.py /app/.venv /mnt"
 
 
 def _run(docker: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,7 @@ from imagebuild import DOCKERFILE_OPTIONS, Build, Project
 
 pytestmark = pytest.mark.docker
 
-# The runtime stage's self-check (the deps stage's `check-venv.py --runtime-packages` is another step).
+# The runtime stage's self-check (the deps stage's `runtime-packages.py` is another step).
 CHECK_STEP = "target=/tmp     python /tmp/check-venv.py"
 RUNTIME_PACKAGES = "> /deps/runtime-packages"
 

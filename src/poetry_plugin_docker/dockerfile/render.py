@@ -9,6 +9,13 @@ from __future__ import annotations
 import json
 
 from poetry_plugin_docker import __version__, values
+from poetry_plugin_docker.dockerfile.header import (
+    CHECKSUM_PLACEHOLDER,
+    DOCKERFILE_LABEL,
+    STUB_DIGEST_ARG,
+    STUB_DIGEST_LABEL,
+    DockerfileHeader,
+)
 from poetry_plugin_docker.dockerfile.plan import PLUGIN_DISTRIBUTION, DockerfilePlan, Secret
 from poetry_plugin_docker.stub.layers import LAYER_NAMES, LAYERS_DIR, STAGE_LAYERS
 from poetry_plugin_docker.stub.pyproject import LAYER_SCRIPT
@@ -26,7 +33,8 @@ def _continued(first: str, *rest: str | None, indent: str = "    ") -> str:
 
 
 def render_dockerfile(plan: DockerfilePlan) -> str:
-    """The whole Dockerfile, without its checksum line (dockerfile.py adds it)."""
+    """The whole Dockerfile, without its checksum line (write.py adds it, and fills in the
+    checksum label's CHECKSUM_PLACEHOLDER)."""
     stages = [
         header(plan),
         uv_stage(plan) if plan.installer == "uv" else poetry_stage(plan),
@@ -42,12 +50,25 @@ def header(plan: DockerfilePlan) -> str:
     return _lines(
         f"# syntax={plan.syntax}" if plan.syntax else None,
         f"{GENERATED_MARKER}{__version__}; change its options, not this file.",
+        dockerfile_header(plan).line(),
         f"# Regenerate: {plan.regenerate_command}",
         "# Build: poetry docker build (VERSION from the git tag), or docker build --build-arg VERSION=1.2.3 "
         f'--build-arg REVISION="$(git rev-parse HEAD)" -t {plan.name} .'
         if plan.dynamic_version
         else '# Build: docker build --build-arg VERSION="$(poetry version -s)" '
         f'--build-arg REVISION="$(git rev-parse HEAD)" -t {plan.name} .',
+    )
+
+
+def dockerfile_header(plan: DockerfilePlan) -> DockerfileHeader:
+    """What `poetry docker build` reads back from the file (header.py)."""
+    return DockerfileHeader(
+        installer=plan.installer,
+        stub_dir=None if plan.stub_stage else plan.stub_dir,
+        stub_stage=plan.stub_stage,
+        ssh=plan.git_over_ssh,
+        secrets=tuple(secret.id for secret in plan.secrets),
+        build_args=plan.build_args,
     )
 
 
@@ -58,11 +79,9 @@ def _build_args(plan: DockerfilePlan) -> str | None:
 def poetry_stage(plan: DockerfilePlan) -> str:
     requirements = " ".join(values.shell_word(requirement) for requirement in plan.poetry_requirements)
     return _lines(
-        "# Poetry gets a virtualenv of its own, pinned to the version that generated this file. uv (pinned too:",
-        "# one static binary in a wheel) installs it in 2-3 s where pip takes 7.",
-        f"# With {PLUGIN_DISTRIBUTION}, pinned too: the stub stage runs `poetry docker build-context`."
+        f"# Poetry and {PLUGIN_DISTRIBUTION} (the stub stage runs it), pinned, in a virtualenv of their own."
         if plan.stub_stage
-        else None,
+        else "# Poetry, pinned to the version that generated this file, in a virtualenv of its own.",
         f"FROM {plan.base_image} AS poetry",
         _build_args(plan),
         _builder_packages(plan),
@@ -72,7 +91,7 @@ def poetry_stage(plan: DockerfilePlan) -> str:
             f"&& {_pip_index_for_uv(plan)}uv pip install --no-cache --python /opt/poetry/bin/python {requirements}",
             "&& ln -s /opt/poetry/bin/poetry /usr/local/bin/poetry",
         ),
-        "# The project's virtualenv goes to /app/.venv, the path the runtime image uses too.",
+        "# Poetry creates the project's virtualenv in /app/.venv, where the runtime image expects it.",
         _continued(
             "ENV POETRY_NO_INTERACTION=1",
             "POETRY_VIRTUALENVS_CREATE=true",
@@ -84,7 +103,7 @@ def poetry_stage(plan: DockerfilePlan) -> str:
 
 
 _APT_PINS = (
-    "# Unpinned: Debian's archive keeps only the current version of a package, so a pin breaks the build.\n"
+    "# Unpinned: Debian's archive keeps only each package's current version, so a pin would break the build.\n"
     "# hadolint ignore=DL3008,DL3009"
 )
 _APT_CACHES = (
@@ -97,8 +116,7 @@ def _builder_packages(plan: DockerfilePlan) -> str | None:
     if not plan.service.builder_packages:
         return None
     return _lines(
-        "# What building dependencies from source needs (--builder-package): build tools, -dev headers.",
-        "# apt's lists and downloads stay in cache mounts, never in a layer (docker-clean would empty them).",
+        "# Headers and tools to build dependencies from source (--builder-package); apt's files stay in cache mounts.",
         _APT_PINS,
         _continued(
             f"RUN {_APT_CACHES[0]}",
@@ -124,13 +142,12 @@ def _pip_index_for_uv(plan: DockerfilePlan) -> str:
 
 def uv_stage(plan: DockerfilePlan) -> str:
     return _lines(
-        "# uv instead of Poetry in the builder (--installer uv): one static binary in a wheel, pinned,",
-        "# installed in about a second; it installs the stub's requirements/, Poetry's own export of its lock.",
+        "# uv, pinned, installs the stub's requirements/ (--installer uv): no Poetry in the builder.",
         f"FROM {plan.base_image} AS uv",
         _build_args(plan),
         _builder_packages(plan),
         f"RUN {_PIP_INSTALL_UV} {values.shell_word(plan.uv_requirement)}",
-        "# Copies from the cache mount (another file system) instead of links; the image's own Python only.",
+        "# Copy from the cache mount, another file system, and use the image's Python, never a download.",
         _continued(
             "ENV UV_LINK_MODE=copy",
             "UV_PYTHON_DOWNLOADS=never",
@@ -142,8 +159,7 @@ def uv_stage(plan: DockerfilePlan) -> str:
 
 def stub_stage(plan: DockerfilePlan) -> str:
     return _lines(
-        "# The dependency stub, derived in the build from pyproject.toml and poetry.lock alone.",
-        "# This stage reruns on every release, but its output is byte-identical, so the install below stays CACHED.",
+        "# The stub, derived from pyproject.toml and poetry.lock: reruns on a release, with the same output.",
         "FROM poetry AS stub",
         _build_args(plan),
         "WORKDIR /project",
@@ -160,8 +176,7 @@ def _builder_stage(plan: DockerfilePlan) -> str:
 def deps_stage(plan: DockerfilePlan) -> str:
     if plan.poetry_install_options is None:
         return _lines(
-            "# The project has no runtime dependencies: the virtualenv the runtime image uses, empty,",
-            "# in a stage of its own, like the dependencies of other projects.",
+            "# The project has no runtime dependencies: its virtualenv starts empty.",
             f"FROM {_builder_stage(plan)} AS deps",
             "RUN python -m venv --without-pip /app/.venv",
         )
@@ -169,41 +184,33 @@ def deps_stage(plan: DockerfilePlan) -> str:
         return uv_deps_stage(plan)
     with_path_dependencies = plan.stub_project_dir != "."
     if plan.stub_stage:
-        stub_copy = _lines(
-            "# Copied by content: the stub stage reran, but its output is the same, so this stays CACHED.",
-            "COPY --from=stub /project/stub/pyproject.toml /project/stub/poetry.lock /app/",
-        )
+        stub_copy = "COPY --from=stub /project/stub/pyproject.toml /project/stub/poetry.lock /app/"
     elif with_path_dependencies:
         stub_copy = _lines(
-            "# The stub carries the path dependencies at their paths relative to the project.",
+            "# The stub keeps the path dependencies where the project finds them; Poetry installs into VIRTUAL_ENV.",
             f"COPY {plan.stub_dir}/ /src/",
             f"WORKDIR /src/{plan.stub_project_dir}",
-            "# Poetry installs into the active virtualenv: /app/.venv, the path the runtime image uses.",
             "ENV VIRTUAL_ENV=/app/.venv",
         )
     else:
         stub_copy = f"COPY {plan.stub_dir}/pyproject.toml {plan.stub_dir}/poetry.lock /app/"
-    source = "the stub stage's output" if plan.stub_stage else "`poetry docker build-context`"
     return _lines(
-        f"# Dependencies only, from the stub ({source}): it has no version,",
-        "# so a release does not invalidate this stage.",
+        "# The dependencies alone, from the stub, which has no version: a release leaves this stage cached.",
         "FROM poetry AS deps",
         _build_args(plan),
         stub_copy,
-        "# The cache mount keeps downloads out of the image and reuses them on the next build.",
-        "# Index credentials come from BuildKit secrets, for this command only: never in a layer,\n"
-        "# an ARG or the image history. Each secret file holds `username:password`."
-        if plan.secrets
-        else None,
-        "# Private git dependencies over SSH use the agent forwarded by `docker build --ssh default`."
+        "# Downloads stay in a cache mount, out of the image.",
+        _SECRETS_COMMENT if plan.secrets else None,
+        "# Git dependencies over SSH use the agent that `docker build --ssh default` forwards."
         if plan.git_over_ssh
         else None,
-        "# --compile: bytecode compiled here, since the read-only runtime image cannot cache it on import."
-        if plan.compile
-        else None,
+        "# --compile: bytecode is compiled here, since the runtime image is read-only." if plan.compile else None,
         _dependency_install(plan),
         _runtime_packages_lookup(plan),
     )
+
+
+_SECRETS_COMMENT = "# Index credentials come from BuildKit secrets (`username:password` files), never from a layer."
 
 
 def _stage_of(layers: tuple[str, ...]) -> str:
@@ -215,7 +222,7 @@ def uv_deps_stage(plan: DockerfilePlan) -> str:
     return "\n\n".join(
         [
             _lines(
-                "# The virtualenv each install stage installs into, empty.",
+                "# The empty virtualenv that each install stage installs into.",
                 "FROM uv AS venv",
                 "RUN python -m venv --without-pip /app/.venv",
             ),
@@ -231,18 +238,12 @@ def _install_stage(plan: DockerfilePlan, layers: tuple[str, ...]) -> str:
     netrc = "NETRC=/run/netrc/netrc " if plan.secrets else ""
     return _lines(
         _lines(
-            f"# The dependencies in {len(LAYER_NAMES)} layers, so that a dependency update ships its layer only. "
-            "Each of",
-            f"# {plan.stub_dir}/{LAYERS_DIR}/NN.txt (Poetry's export of the stub lock, with hashes) is one layer:",
-            "# compiled packages first, one layer each as far as their names allow, the pure-Python tail in the",
-            f"# last three. {len(STAGE_LAYERS)} stages install them, each its own files, mounted alone: another "
-            "stage's change",
-            "# leaves it CACHED, and its packages are not downloaded again (on a CI runner, the cache mount is",
-            "# empty). Exactly the locked packages (--no-deps), checked against the lock's hashes. Then, in the same",
-            f"# step, {LAYER_SCRIPT} moves each distribution's files to /layer/NN, its layer, with every file time 0:",
-            "# the same lock gives byte-identical layers (the same digests), which a registry has already.",
-            "# Index credentials come from BuildKit secrets, as a netrc file on a tmpfs for this command only:\n"
-            "# never in a layer, an ARG or the image history. Each secret file holds `username:password`."
+            f"# The dependencies as {len(LAYER_NAMES)} layers, one per {LAYERS_DIR}/NN.txt: "
+            "an update ships its layer only.",
+            "# Each stage installs its own files, exactly as locked and hash-checked; "
+            "a change elsewhere leaves it cached.",
+            f"# {LAYER_SCRIPT} moves each distribution to /layer/NN with file times 0: same lock, same layer digests.",
+            "# Index credentials go from BuildKit secrets to a netrc on a tmpfs, never into a layer."
             if plan.secrets
             else None,
         )
@@ -277,9 +278,7 @@ def _install_stage(plan: DockerfilePlan, layers: tuple[str, ...]) -> str:
 
 def _layers_lookup(plan: DockerfilePlan) -> str:
     return _lines(
-        "# The Debian packages of shared libraries that compiled extensions link and the runtime image lacks",
-        "# (libpq-dev here means libpq5 there): found with ldd and dpkg, against the runtime image on /mnt,",
-        "# in the install stages' layers, mounted side by side (nothing is copied).",
+        "# The Debian packages of libraries the layers' compiled files link and the runtime image lacks.",
         "FROM uv AS deps",
         _continued(
             f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
@@ -288,7 +287,7 @@ def _layers_lookup(plan: DockerfilePlan) -> str:
                 f"--mount=type=bind,from={_stage_of(layers)},source=/layer,target=/layers/{_stage_of(layers)}"
                 for layers in STAGE_LAYERS
             ),
-            "mkdir /deps && python /tmp/check-venv.py --runtime-packages /layers /mnt > /deps/runtime-packages",
+            "mkdir /deps && python /tmp/runtime-packages.py /layers /mnt > /deps/runtime-packages",
         ),
     )
 
@@ -297,12 +296,11 @@ def _runtime_packages_lookup(plan: DockerfilePlan) -> str | None:
     if not plan.service.find_runtime_packages:
         return None
     return _lines(
-        "# The Debian packages of shared libraries that compiled extensions link and the runtime image lacks",
-        "# (libpq-dev here means libpq5 there): found with ldd and dpkg, against the runtime image on /mnt.",
+        "# The Debian packages of libraries the virtualenv's compiled files link and the runtime image lacks.",
         _continued(
             f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
             f"--mount=type=bind,from={plan.runtime_image},target=/mnt",
-            "mkdir /deps && python /tmp/check-venv.py --runtime-packages /app/.venv /mnt > /deps/runtime-packages",
+            "mkdir /deps && python /tmp/runtime-packages.py /app/.venv /mnt > /deps/runtime-packages",
         ),
     )
 
@@ -360,8 +358,7 @@ def _dynamic_version_check(plan: DockerfilePlan) -> str | None:
     if not dynamic:
         return None
     return _lines(
-        f"# The version comes from git tags ({dynamic.tool}) and .git stays out of the build: the release's",
-        "# VERSION goes to the tool here, in this stage only, so that a new tag leaves the dependencies CACHED.",
+        f"# The version comes from git tags ({dynamic.tool}), but .git is not in the context: VERSION gives it.",
         "ARG VERSION",
         _continued(
             'RUN if [ -z "$VERSION" ]; then',
@@ -385,26 +382,24 @@ def wheel_stage(plan: DockerfilePlan) -> str:
     elif plan.isolated_build:
         build = _lines(
             _build_args(plan),
-            "# `poetry build`: the build system needs more than Poetry's own poetry-core (a build",
-            "# script or other requirements), which Poetry installs in an isolated environment.",
+            "# `poetry build`: the build needs more than poetry-core, "
+            "which Poetry installs in an isolated environment.",
             "RUN poetry build --format wheel --output /dist",
         )
     else:
         build = _lines(
-            "# poetry-core's PEP 517 hook, what `poetry build` runs here, without Poetry's start-up.",
+            "# poetry-core's PEP 517 hook: what `poetry build` runs, without Poetry's start-up.",
             "RUN /opt/poetry/bin/python -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"/dist\")'",
         )
     compile_option = "--compile" if plan.compile else "--no-compile"
     return _lines(
-        "# The project as a wheel (a regular, non-editable install), built from its own files only.",
+        _WHEEL_COMMENT,
         "FROM poetry AS wheel",
         _project_copies(plan),
         build,
-        "# Installed here, under /staging, as if into /app/.venv (its scripts run /app/.venv/bin/python),",
-        "# while the dependencies install in parallel: the runtime image only copies the result.",
-        "# --compile: bytecode compiled at build time, like the dependencies'."
+        "# Installed under /staging as if into /app/.venv, with bytecode like the dependencies (--compile)."
         if plan.compile
-        else "# --no-compile: no bytecode, like the dependencies (pip compiles by default).",
+        else "# Installed under /staging as if into /app/.venv, without bytecode, like the dependencies.",
         # (pip, not uv: uv rejects wheel metadata that pip takes, such as a git:// dependency URL, even with --no-deps.)
         _continued(
             "RUN python -m venv --without-pip /app/.venv",
@@ -415,14 +410,16 @@ def wheel_stage(plan: DockerfilePlan) -> str:
     )
 
 
+_WHEEL_COMMENT = "# The project as a wheel, from its own files only, built while the dependencies install."
+
+
 def uv_wheel_stage(plan: DockerfilePlan) -> str:
     dynamic = plan.dynamic_version
     version = f'{dynamic.variable}="$VERSION" ' if dynamic else ""
     if plan.build_requirements:
         requirements = " ".join(values.shell_word(requirement) for requirement in plan.build_requirements)
         backend = _lines(
-            "# The build backend ([build-system] requires) in an environment of its own, before the project's",
-            "# files: a release finds it CACHED, and `uv build` needs no isolated environment of its own.",
+            "# The build backend ([build-system] requires) before the project's files, so that a release keeps it.",
             _continued(
                 "RUN --mount=type=cache,target=/root/.cache/uv",
                 "python -m venv --without-pip /opt/build",
@@ -434,15 +431,15 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
         backend = None
         build = ["--mount=type=cache,target=/root/.cache/uv", f"{version}uv build --wheel --out-dir /dist"]
     return _lines(
-        "# The project as a wheel (a regular, non-editable install), built from its own files only.",
+        _WHEEL_COMMENT,
         "FROM uv AS wheel",
         _build_args(plan),
         backend,
         _project_copies(plan),
         _dynamic_version_check(plan),
-        "# Built, then installed under /staging as if into /app/.venv (its scripts run /app/.venv/bin/python),",
-        "# while the dependencies install in parallel: the runtime image only copies the result.",
-        "# --compile: bytecode compiled at build time, like the dependencies'." if plan.compile else None,
+        "# Built, then installed under /staging as if into /app/.venv, with bytecode (--compile)."
+        if plan.compile
+        else "# Built, then installed under /staging as if into /app/.venv.",
         _continued(
             f"RUN {build[0]}",
             *build[1:],
@@ -460,10 +457,8 @@ def _stub_mount_source(plan: DockerfilePlan) -> str:
 
 def _stop_signal(plan: DockerfilePlan) -> str:
     why = {
-        "python": "# `docker stop` sends SIGINT: Python raises KeyboardInterrupt, so `finally` blocks run and it\n"
-        "# exits at once (as PID 1 it would ignore SIGTERM until the kill); uvicorn shuts down gracefully on it.",
-        "gunicorn": "# `docker stop` sends SIGTERM, gunicorn's graceful shutdown "
-        "(SIGINT would stop its workers at once).",
+        "python": "# `docker stop` sends SIGINT: Python as PID 1 ignores SIGTERM, but exits on KeyboardInterrupt.",
+        "gunicorn": "# `docker stop` sends SIGTERM, gunicorn's graceful shutdown.",
         "option": f"# `docker stop` sends {plan.stop_signal} (--stop-signal).",
     }[plan.stop_signal_reason]
     return _lines(why, f"STOPSIGNAL {plan.stop_signal}")
@@ -473,7 +468,7 @@ def _data_dirs(plan: DockerfilePlan) -> str | None:
     if not plan.service.data_dirs:
         return None
     return _lines(
-        "# The directories the application writes (--data-dir), its own; the rest of the image stays read-only.",
+        "# The directories the application writes (--data-dir); the rest of the image is read-only to it.",
         f"RUN install -d -o 10001 -g 10001 {' '.join(plan.service.data_dirs)}",
     )
 
@@ -484,23 +479,25 @@ def _runtime_packages(plan: DockerfilePlan) -> str | None:
         return None
     if not plan.service.find_runtime_packages:
         install = ["apt-get update", f"&& apt-get install -y --no-install-recommends {' '.join(named)}"]
-        why = "# The system packages named by --runtime-package."
+        why = "# The system packages named by --runtime-package, before the dependencies: a release keeps them."
     elif named:
         install = [
             "apt-get update",
             f"&& xargs apt-get install -y --no-install-recommends {' '.join(named)} < /mnt/runtime-packages",
         ]
-        why = "# The system packages named by --runtime-package, and those the deps stage found missing."
+        why = (
+            "# The system packages named by --runtime-package, "
+            "and those whose libraries the deps stage found missing."
+        )
     else:
         install = [
             "if [ -s /mnt/runtime-packages ]; then",
             "    apt-get update && xargs apt-get install -y --no-install-recommends < /mnt/runtime-packages;",
             "fi",
         ]
-        why = "# The system packages the deps stage found missing, if any (a pure-Python venv needs none)."
+        why = "# The system packages whose libraries the deps stage found missing, if any."
     return _lines(
         why,
-        "# Before the dependencies, so that releases find it CACHED; apt's lists and downloads stay in cache mounts.",
         _APT_PINS,
         _continued(
             f"RUN {_APT_CACHES[0]}",
@@ -519,14 +516,13 @@ def _included_files(plan: DockerfilePlan) -> str | None:
     script = plan.service.entrypoint_script
     return _lines(
         _lines(
-            "# Files the application reads at run time (--include), root's and readable by all; before the",
-            "# project's layer, which a release changes: after it, each would be shipped again on every release.",
+            "# Files the application reads (--include), before the project's layer so that a release keeps them.",
             *copies,
         )
         if copies
         else None,
         _lines(
-            "# The entrypoint script (--entrypoint-script).",
+            "# The entrypoint script (--entrypoint-script), before the project's layer too.",
             f"COPY --chmod=755 {script.source} {script.destination}",
         )
         if script
@@ -539,18 +535,17 @@ def _command(plan: DockerfilePlan) -> str:
     command = json.dumps(list(plan.entrypoint))
     if script:
         return _lines(
-            "# The entrypoint script runs first and must end with `exec \"$@\"`: the command below then",
-            "# replaces it as PID 1 and gets `docker stop`'s signal. Arguments to `docker run` replace the command.",
+            "# The script ends with `exec \"$@\"`, so that the command replaces it as PID 1 and gets the stop signal.",
             f"ENTRYPOINT {json.dumps([script.destination])}",
             f"CMD {command}",
         )
     if plan.entrypoint == ("python",):
         return _lines(
-            "# The project declares no script: start Python; pass a command to run something else.",
+            "# The project declares no script: Python, unless `docker run` names a command.",
             'CMD ["python"]',
         )
     return _lines(
-        "# The project's script; arguments to `docker run` are passed on to it.",
+        "# The project's script, in exec form, so that it gets the stop signal.",
         f"ENTRYPOINT {command}",
     )
 
@@ -558,22 +553,20 @@ def _command(plan: DockerfilePlan) -> str:
 def _dependency_copies(plan: DockerfilePlan) -> str:
     if plan.installer == "uv" and plan.poetry_install_options is not None:
         return _lines(
-            "# The dependency layers, heavy first, each identical across releases. A dependency update changes",
-            "# its layer; the later ones are copied again, byte-identical (a registry has them already).",
+            "# The dependency layers, heaviest first, since a changed layer copies the later ones again.",
             *(f"COPY --from={_stage_of(layers)} /layer/{layer}/ /" for layers in STAGE_LAYERS for layer in layers),
         )
     return _lines(
-        "# Dependencies as a layer of their own: identical across releases, so it is never pushed again.",
+        "# The dependencies as a layer of their own, identical across releases.",
         "COPY --from=deps /app/.venv /app/.venv",
     )
 
 
 def runtime_stage(plan: DockerfilePlan) -> str:
     return _lines(
-        "# The runtime image: no Poetry, no compilers, no caches, no source tree.",
+        "# The image that ships: no Poetry, compilers, caches or source tree.",
         f"FROM {plan.runtime_image} AS runtime",
-        "# A fixed numeric user, so that runAsNonRoot can verify it and file ownership is predictable;",
-        "# its home is its own, empty, for the configuration and caches tools write there (~/.config, ~/.cache).",
+        "# A fixed numeric user, which runAsNonRoot can verify, with an empty home for tools' config and caches.",
         _continued(
             "RUN groupadd --system --gid 10001 app",
             "&& useradd --system --uid 10001 --gid 10001 --no-create-home "
@@ -584,16 +577,14 @@ def runtime_stage(plan: DockerfilePlan) -> str:
         _data_dirs(plan),
         _runtime_packages(plan),
         _dependency_copies(plan),
-        "# Use the virtualenv; log straight to stdout; the image is read-only for the app user.",
+        "# The virtualenv first on PATH, unbuffered logs, no bytecode writes (the image is read-only to the user).",
         _continued(
             'ENV PATH="/app/.venv/bin:$PATH"',
             "PYTHONUNBUFFERED=1",
             "PYTHONDONTWRITEBYTECODE=1",
             "PYTHONPATH=/app" if not plan.package_mode else None,
         ),
-        "# Fail the build, not the first start: nothing editable or pointing out of the virtualenv,",
-        "# no file missing from a RECORD, every compiled extension's shared libraries found here.",
-        "# Before the project's layer, so that a release finds this step CACHED and the project layer stays last.",
+        "# Check the virtualenv against this image, so that a broken one fails the build, not the first start.",
         # (The stub directory is mounted on /tmp, which exists: a mount point to create would be left in a layer.)
         _continued(
             f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
@@ -601,28 +592,27 @@ def runtime_stage(plan: DockerfilePlan) -> str:
         ),
         _included_files(plan),
         _lines(
-            "# The project alone as a small layer on top: no pip runs in the runtime image.",
+            "# The project alone, as a small layer on top: the one a release changes.",
             "COPY --from=wheel /staging/app/.venv/ /app/.venv/",
         )
         if plan.package_mode
-        else _lines("# package-mode = false: the application's files, after the dependencies.", _project_copies(plan)),
-        "# The application never needs root.",
+        else _lines(
+            "# The application's files (package-mode = false): the layer a release changes.", _project_copies(plan)
+        ),
         "USER 10001:10001",
         f"EXPOSE {' '.join(plan.service.ports)}" if plan.service.ports else None,
-        _lines(
-            "# Docker marks the container unhealthy when this fails (--healthcheck).",
-            f"HEALTHCHECK CMD {json.dumps(list(plan.service.healthcheck))}",
-        )
-        if plan.service.healthcheck
-        else None,
+        f"HEALTHCHECK CMD {json.dumps(list(plan.service.healthcheck))}" if plan.service.healthcheck else None,
         _stop_signal(plan),
         _command(plan),
-        "# Metadata that does not change between releases.",
+        "# Metadata that does not change between releases; `poetry docker build` passes STUB_DIGEST.",
+        f"ARG {STUB_DIGEST_ARG}=unknown",
         _continued(
             f"LABEL org.opencontainers.image.title={values.label(plan.name)}",
             f"org.opencontainers.image.description={values.label(plan.description)}" if plan.description else None,
             f"org.opencontainers.image.licenses={values.label(plan.license)}" if plan.license else None,
             f"org.opencontainers.image.source={values.label(plan.source_url)}" if plan.source_url else None,
+            f'{STUB_DIGEST_LABEL}="${{{STUB_DIGEST_ARG}}}"',
+            f'{DOCKERFILE_LABEL}="sha256:{CHECKSUM_PLACEHOLDER}"',
             indent="      ",
         ),
         "# Release metadata last, so that a new version changes no layer above.",

@@ -25,14 +25,16 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from poetry_plugin_docker.dockerfile.dockerignore import render_dockerignore
+from poetry_plugin_docker.dockerfile.header import CHECKSUM_PLACEHOLDER
 from poetry_plugin_docker.dockerfile.plan import DockerfileOptions, DockerfilePlan, plan_dockerfile
 from poetry_plugin_docker.dockerfile.render import GENERATED_MARKER, render_dockerfile
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import differing_files, project_path, shown, write_files_atomically
 from poetry_plugin_docker.result import Result
 from poetry_plugin_docker.stub.layers import LAYER_NAMES, LAYERS_DIR
+from poetry_plugin_docker.stub.model import Stub, plan_stub
 from poetry_plugin_docker.stub.pyproject import STUB_LOCK, STUB_PYPROJECT
-from poetry_plugin_docker.stub.write import Stub, describe_selection, plan_stub
+from poetry_plugin_docker.stub.write import describe_selection
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,26 +49,29 @@ def dockerfile_text(plan: DockerfilePlan) -> str:
     return _with_checksum(render_dockerfile(plan))
 
 
-
-
 def _checksum(text_without_checksum: str) -> str:
     return hashlib.sha256(text_without_checksum.encode("utf-8")).hexdigest()
 
 
 def _with_checksum(text: str) -> str:
-    # The checksum line goes right after the generated-by comment lines.
+    """The checksum covers the rendered text, which has CHECKSUM_PLACEHOLDER where the checksum
+    label goes; the checksum line goes right after the generated-by comment lines."""
+    checksum = _checksum(text)
     head, _, body = text.partition("\n\n")
-    return f"{head}\n{CHECKSUM_PREFIX}{_checksum(text)}\n\n{body}"
+    return f"{head}\n{CHECKSUM_PREFIX}{checksum}\n\n{body}".replace(CHECKSUM_PLACEHOLDER, checksum)
 
 
 def _without_checksum(text: str) -> tuple[str | None, str]:
+    """The recorded checksum, and the text it covers: without the checksum line, and with the
+    checksum put back to CHECKSUM_PLACEHOLDER wherever else it is written (the label)."""
     kept, found = [], None
     for line in text.splitlines(keepends=True):
         if found is None and line.startswith(CHECKSUM_PREFIX):
             found = line[len(CHECKSUM_PREFIX) :].strip()
         else:
             kept.append(line)
-    return found, "".join(kept)
+    rest = "".join(kept)
+    return found, rest.replace(found, CHECKSUM_PLACEHOLDER) if found else rest
 
 
 def overwrite_problem(existing: str) -> str | None:
