@@ -25,16 +25,13 @@ from poetry_plugin_docker.dockerfile.header import (
     read_header,
     stub_digest,
 )
-from poetry_plugin_docker.dockerfile.plan import DEFAULT_OUTPUT
 from poetry_plugin_docker.dockerfile.versioning import dynamic_version, release_version
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.files import project_path, stub_directory
 from poetry_plugin_docker.project.credentials import secret_file_content
 from poetry_plugin_docker.project.selection import configured_selection
 from poetry_plugin_docker.result import Result
-from poetry_plugin_docker.settings import TABLE
+from poetry_plugin_docker.settings import BUILD, TABLE, read_settings
 from poetry_plugin_docker.stub.model import plan_stub
-from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR
 from poetry_plugin_docker.stub.write import write_build_context
 
 if TYPE_CHECKING:
@@ -66,32 +63,30 @@ class BuildHandler:
         self.docker_status = 0
 
     def build(self, project: Project, options: BuildOptions) -> Result:
-        config = project.config
+        # The table's settings, checked as the other commands check them, before anything is written.
+        settings = read_settings(project.root, project.config, BUILD)
         environ = dict(os.environ if self.environ is None else self.environ)
         version = image_version(project, environ)  # before anything is written: it can fail
-        dockerfile = project.root / project_path(
-            project.root, config.get("dockerfile", DEFAULT_OUTPUT), f"dockerfile in [tool.{TABLE}]"
-        )
-        stub_dir, stub_dir_option = config.get("stub-dir", DEFAULT_STUB_DIR), f"stub-dir in [tool.{TABLE}]"
-        stub_path = stub_directory(project.root, stub_dir, stub_dir_option)  # refused as by the other commands, first
+        dockerfile = project.root / settings.dockerfile
         header = read_dockerfile_header(dockerfile)
-        if not header.stub_stage and header.stub_dir != stub_path:
-            configured = "stub-dir" in config
+        if not header.stub_stage and header.stub_dir != settings.stub_dir:
+            configured = "stub-dir" in project.config
             raise UserError(
                 f"{dockerfile.name} copies the stub from {header.stub_dir}, but `poetry docker build` writes it to "
-                f"{stub_path} ({stub_dir_option if configured else 'the default'}): set stub-dir in [tool.{TABLE}] "
-                "and regenerate the Dockerfile with `poetry docker dockerfile`, so that both read it."
+                f"{settings.stub_dir} ({settings.origin('stub-dir') if configured else 'the default'}): set "
+                f"stub-dir in [tool.{TABLE}] and regenerate the Dockerfile with `poetry docker dockerfile`, so that "
+                "both read it."
             )
-        selection = configured_selection(project)
+        selection = configured_selection(project, settings.selection_settings)
         if header.stub_stage:
             self.write_line("The Dockerfile derives the dependency stub itself (--stub-stage).")
         else:
             written = write_build_context(
                 project,
-                stub_dir,
+                settings.stub_dir,
                 selection,
                 installer=header.installer,  # the stub this Dockerfile installs (requirements/ for uv)
-                option=stub_dir_option,
+                option=settings.origin("stub-dir"),
             )
             self.write_line(written.message)
         stub = plan_stub(project, selection)  # the stub the image installs, written above or derived in the build

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from helpers import assert_one_line_error
 
-from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR
+from poetry_plugin_docker.settings import DEFAULT_STUB_DIR
 
 DOCKER = "/opt/fake/bin/docker"  # never executed: the fake below answers for it
 USERNAME, PASSWORD = "ci-bot", "pa55-w0rd-7f3a"

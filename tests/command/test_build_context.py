@@ -16,7 +16,7 @@ from helpers import (
     set_in_pyproject,
 )
 
-from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR
+from poetry_plugin_docker.settings import DEFAULT_STUB_DIR
 from poetry_plugin_docker.toml import tomllib
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from helpers import assert_one_line_error, set_in_pyproject
 
+from poetry_plugin_docker.settings import DEFAULT_STUB_DIR
 from poetry_plugin_docker.stub.layers import LAYER_NAMES, LAYERS_DIR, STAGE_LAYERS
-from poetry_plugin_docker.stub.pyproject import DEFAULT_STUB_DIR, LAYER_SCRIPT, LAYER_SCRIPT_SOURCE
+from poetry_plugin_docker.stub.pyproject import LAYER_SCRIPT, LAYER_SCRIPT_SOURCE
 
 
 def test_build_context_writes_the_hashed_export_and_a_release_keeps_it(project, poetry_cli) -> None:

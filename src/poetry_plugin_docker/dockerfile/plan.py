@@ -27,7 +27,7 @@ from poetry_plugin_docker.project.credentials import secret_id, sources_with_loc
 from poetry_plugin_docker.project.loading import git_urls, is_ssh_url
 from poetry_plugin_docker.project.selection import Selection, installed_selection
 from poetry_plugin_docker.project.sources import credential_variable
-from poetry_plugin_docker.settings import DEFAULT_DOCKERFILE, DEFAULT_SYNTAX
+from poetry_plugin_docker.settings import DEFAULT_SYNTAX
 from poetry_plugin_docker.stub.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.stub.requirements import check_exportable
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from poetry_plugin_docker.settings import Settings
     from poetry_plugin_docker.stub.model import Stub
 
-DEFAULT_OUTPUT = DEFAULT_DOCKERFILE  # (docker_build.py's name for it, until it reads the settings)
 # The uv that `--installer uv` installs in the builder (a single static binary in a wheel).
 UV_VERSION = "0.13.9"
 PLUGIN_DISTRIBUTION = "poetry-plugin-docker"

@@ -18,7 +18,6 @@ from poetry_plugin_docker.stub import canonical_toml
 
 STUB_PYPROJECT = "pyproject.toml"
 STUB_LOCK = "poetry.lock"
-DEFAULT_STUB_DIR = ".docker-deps"
 # The scripts that run in the image (package data of in_image/), written at the top of the stub
 # directory: the runtime image's self-check, the deps stage's lookup of the runtime image's system
 # packages, and what the two share (imported from the directory they run in).
