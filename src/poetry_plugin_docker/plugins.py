@@ -19,6 +19,7 @@ COMMANDS = {
     "docker build-context": ("build_context_command", "BuildContextCommand"),
     "docker dockerfile": ("dockerfile_command", "DockerfileCommand"),
     "docker build": ("build_command", "BuildCommand"),
+    "docker publish": ("publish_command", "PublishCommand"),
 }
 
 

@@ -1,0 +1,585 @@
+"""`poetry docker publish`: a version-bump release pushed straight to a registry, without Docker.
+
+When the previous release was built by the plugin's Dockerfile from the same dependency stub
+and the same Dockerfile (its image labels say so), every layer of the new image but the last
+is already in the registry: the last one is the project, a pure-Python wheel installed into
+`/app/.venv` as the Dockerfile's `pip install --root /staging` lays it out. The fast path
+builds that wheel here, installs it into a staging tree the way pip does, writes it as a
+reproducible layer, rewrites the previous image's config around it and pushes the new layer,
+the config and then the manifest under each tag. Nothing else moves.
+
+Anything else (dependencies or Dockerfile changed, no previous release, compiled wheel, an
+image index, ...) is said in one line and handed to `poetry docker build` and `docker push`,
+or refused with --no-build. The command module only parses options into `PublishOptions`.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime
+import gzip
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.sources import WheelFile
+from packaging.utils import parse_wheel_filename
+
+from poetry_plugin_docker.docker_build import (
+    BuildHandler,
+    BuildOptions,
+    git_revision,
+    image_version,
+    read_dockerfile_header,
+)
+from poetry_plugin_docker.dockerfile.header import DOCKERFILE_LABEL, STUB_DIGEST_LABEL, stub_digest
+from poetry_plugin_docker.dockerfile.versioning import dynamic_version
+from poetry_plugin_docker.dockerfile.wheel import needs_isolated_build, wheel_inputs
+from poetry_plugin_docker.dockerfile.write import CHECKSUM_PREFIX, overwrite_problem
+from poetry_plugin_docker.errors import UserError
+from poetry_plugin_docker.files import project_path
+from poetry_plugin_docker.project.selection import configured_selection
+from poetry_plugin_docker.registry.client import Manifest, Reference, RegistryClient, RegistryError, sha256_digest
+from poetry_plugin_docker.result import Result
+from poetry_plugin_docker.settings import BUILD, read_settings
+from poetry_plugin_docker.stub.model import plan_stub
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    from installer.records import RecordEntry
+    from installer.scripts import ScriptSection
+    from installer.utils import Scheme
+
+    from poetry_plugin_docker.project.loading import Project
+
+VERSION_LABEL = "org.opencontainers.image.version"
+REVISION_LABEL = "org.opencontainers.image.revision"
+# BuildKit's inline cache maps its records to layers by position: stale after a layer is replaced.
+BUILDKIT_CACHE_LABEL = "moby.buildkit.cache.v0"
+# Where the runtime stage's last COPY puts the project, and what its history says.
+VENV = PurePosixPath("/app/.venv")
+PROJECT_STEP = "/staging/app/.venv/ /app/.venv/"
+PUBLISH_STEP = "poetry docker publish"
+# A fixed mtime for every entry of the layer (Jib's and nix2container's: 1970-01-01T00:00:01).
+LAYER_MTIME = 1
+# What pip writes next to an installed wheel: `pip install /dist/NAME.whl` is a direct URL install.
+PIP_INSTALLER = b"pip\n"
+# pip's console script (distlib's template), after the shebang line.
+PIP_SCRIPT = (
+    "# -*- coding: utf-8 -*-\n"
+    "import re\n"
+    "import sys\n"
+    "from {module} import {import_name}\n"
+    "if __name__ == '__main__':\n"
+    "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+    "    sys.exit({func}())\n"
+)
+_RELEASE_LABELS = re.compile(rf"(?<![\w.-])({re.escape(VERSION_LABEL)}|{re.escape(REVISION_LABEL)})=\S+")
+_PYTHON_DIR = re.compile(r"^app/\.venv/lib/(python\d+\.\d+)/")
+# What Docker's build context leaves out of the wheel's sources (the managed .dockerignore block).
+_CONTEXT_IGNORED = ("__pycache__", "*.pyc", "*.pyo", "*.pyd", ".git")
+
+
+class FallBack(Exception):
+    """Why the fast path cannot publish this release: one line, then `poetry docker build`."""
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """What `poetry docker publish` was asked for."""
+
+    repository: str  # the image name without a tag: REGISTRY/REPOSITORY
+    tags: tuple[str, ...] = ()  # empty: the project's version and latest
+    from_reference: str | None = None  # the previous release; None: REPOSITORY:latest
+    no_build: bool = False  # exit 1 instead of falling back to docker build
+    docker_args: tuple[str, ...] = ()  # more arguments for the fallback's docker build
+
+
+@dataclass(frozen=True)
+class PreviousImage:
+    """The previous release as the registry holds it: its manifest and config, parsed."""
+
+    reference: Reference
+    manifest: dict[str, Any]
+    media_type: str
+    config: dict[str, Any]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict((self.config.get("config") or {}).get("Labels") or {})
+
+    @property
+    def version(self) -> str:
+        return self.labels.get(VERSION_LABEL) or str(self.reference)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A gzipped layer: its blob, its digest and its uncompressed digest (the config's diff_id)."""
+
+    blob: bytes
+    digest: str
+    diff_id: str
+    uncompressed_size: int
+
+
+# ---- the project's layer ------------------------------------------------------------------------
+
+
+def build_wheel(project: Project, directory: Path) -> Path:
+    """The project's wheel, built by poetry-core's PEP 517 hook as the Dockerfile's wheel stage does,
+    from a copy of the files it copies (no .git: the build context has none either)."""
+    sources = directory / "sources"
+    sources.mkdir()
+    for name in wheel_inputs(project):
+        source = project.root / name
+        if source.is_dir():
+            shutil.copytree(source, sources / name, ignore=shutil.ignore_patterns(*_CONTEXT_IGNORED))
+        else:
+            shutil.copy2(source, sources / name)
+    dist = directory / "dist"
+    script = "import sys; from poetry.core.masonry.api import build_wheel; print(build_wheel(sys.argv[1]))"
+    result = subprocess.run([sys.executable, "-c", script, str(dist)], cwd=sources, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"Building the wheel with poetry-core failed: {last}")
+    return dist / result.stdout.strip().splitlines()[-1]
+
+
+def impure_reason(wheel: Path) -> str | None:
+    """Why the wheel is not pure Python (py3-none-any, Root-Is-Purelib: true), or None."""
+    _, _, _, tags = parse_wheel_filename(wheel.name)
+    if any(tag.abi != "none" or tag.platform != "any" or not tag.interpreter.startswith("py") for tag in tags):
+        return f"the wheel {wheel.name} is not pure Python"
+    with zipfile.ZipFile(wheel) as archive:
+        wheel_file = next((name for name in archive.namelist() if name.endswith(".dist-info/WHEEL")), None)
+        metadata = archive.read(wheel_file).decode("utf-8") if wheel_file else ""
+    if not re.search(r"(?mi)^Root-Is-Purelib:\s*true\s*$", metadata):
+        return f"the wheel {wheel.name} is not Root-Is-Purelib"
+    return None
+
+
+class PipLayoutDestination(SchemeDictionaryDestination):
+    """installer's destination, writing what pip writes: pip's console scripts, and a RECORD of
+    sorted rows ending in CRLF (pip's csv.writer)."""
+
+    def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:
+        text = PIP_SCRIPT.format(module=module, import_name=attr.split(".")[0], func=attr)
+        data = f"#!{self.interpreter}\n{text}".encode()
+        return self.write_to_fs(_scheme("scripts"), name, io.BytesIO(data), is_executable=True)
+
+    def finalize_installation(
+        self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
+    ) -> None:
+        rows = sorted(
+            entry.to_row(self._prefix(scheme, file_scheme)) for file_scheme, entry in records
+        )
+        text = io.StringIO()
+        csv.writer(text).writerows(rows)
+        self.write_to_fs(scheme, record_file_path, io.BytesIO(text.getvalue().encode()), is_executable=False)
+
+    def _prefix(self, record_scheme: Scheme, file_scheme: Scheme) -> str | None:
+        if file_scheme == record_scheme:
+            return None
+        return os.path.relpath(self.scheme_dict[file_scheme], self.scheme_dict[record_scheme]) + "/"
+
+
+def _scheme(name: str) -> Scheme:
+    return name  # type: ignore[return-value]  # installer's Scheme is a Literal of these names
+
+
+def install_wheel(wheel: Path, staging: Path, python_dir: str) -> None:
+    """Install the wheel under `staging` as `pip install --root staging` does into /app/.venv with
+    Python `python_dir` ("python3.12"): no bytecode, pip's INSTALLER, REQUESTED and direct_url.json."""
+    site_packages = str(VENV / "lib" / python_dir / "site-packages")
+    name = parse_wheel_filename(wheel.name)[0]
+    destination = PipLayoutDestination(
+        scheme_dict={
+            "purelib": site_packages,
+            "platlib": site_packages,
+            "scripts": str(VENV / "bin"),
+            "data": str(VENV),
+            "headers": str(VENV / "include" / "site" / python_dir / name),
+        },
+        interpreter=str(VENV / "bin" / "python"),
+        script_kind="posix",
+        destdir=str(staging),
+    )
+    direct_url = json.dumps({"archive_info": {}, "url": f"file:///dist/{wheel.name}"})
+    with WheelFile.open(wheel) as source:
+        install(
+            source,
+            destination,
+            {"INSTALLER": PIP_INSTALLER, "REQUESTED": b"", "direct_url.json": direct_url.encode()},
+        )
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    """Depth first, each directory's entries by name: the order of BuildKit's layer tars."""
+    for entry in sorted(directory.iterdir(), key=lambda path: path.name):
+        yield entry
+        if entry.is_dir() and not entry.is_symlink():
+            yield from _walk(entry)
+
+
+def layer_tar(staging: Path) -> bytes:
+    """The staged tree (`staging/app/...`) as a reproducible tar: every entry with its parent
+    directories, owner root, a fixed mtime, modes as pip leaves them under umask 022."""
+    output = io.BytesIO()
+    with tarfile.open(fileobj=output, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path in _walk(staging):
+            info = tarfile.TarInfo(path.relative_to(staging).as_posix())
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = LAYER_MTIME
+            if path.is_dir():
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                archive.addfile(info)
+                continue
+            data = path.read_bytes()
+            info.size = len(data)
+            info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return output.getvalue()
+
+
+def gzipped_layer(tar: bytes) -> Layer:
+    """The layer blob, gzipped with a fixed header (no name, mtime 0)."""
+    output = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=output, mtime=0) as compressed:
+        compressed.write(tar)
+    blob = output.getvalue()
+    return Layer(blob, sha256_digest(blob), sha256_digest(tar), len(tar))
+
+
+def project_layer(wheel: Path, python_dir: str, directory: Path) -> Layer:
+    staging = directory / "staging"
+    staging.mkdir()
+    install_wheel(wheel, staging, python_dir)
+    return gzipped_layer(layer_tar(staging))
+
+
+def python_dir_of(layer_blob: bytes) -> str | None:
+    """The "pythonX.Y" of /app/.venv/lib/ in a project layer (the previous release's)."""
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer_blob))) as archive:
+        for name in archive.getnames():
+            match = _PYTHON_DIR.match(name.lstrip("./"))
+            if match:
+                return match.group(1)
+    return None
+
+
+# ---- the new config and manifest ----------------------------------------------------------------
+
+
+def creation_time(environ: Mapping[str, str]) -> float:
+    """SOURCE_DATE_EPOCH when it is a number (a reproducible build asks for it), else now."""
+    try:
+        return float(environ["SOURCE_DATE_EPOCH"])
+    except (KeyError, ValueError):
+        return time.time()
+
+
+def rfc3339(seconds: float) -> str:
+    moment = datetime.datetime.fromtimestamp(int(seconds), tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def project_history_index(config: Mapping[str, Any]) -> int | None:
+    """The history entry of the last layer, when that layer is the project's (the Dockerfile's
+    COPY from the wheel stage, or an earlier publish); None otherwise."""
+    history = config.get("history") or []
+    layered = [index for index, entry in enumerate(history) if not entry.get("empty_layer")]
+    if not layered:
+        return None
+    created_by = str(history[layered[-1]].get("created_by", ""))
+    return layered[-1] if PROJECT_STEP in created_by or created_by.startswith(PUBLISH_STEP) else None
+
+
+def rewrite_config(
+    config: Mapping[str, Any], diff_id: str, *, version: str, revision: str, created: str, described: str
+) -> dict[str, Any]:
+    """The previous image's config with the project layer replaced: its diff_id and history entry,
+    `created`, the version and revision labels (and the history of the LABEL step that set them);
+    BuildKit's inline cache label dropped."""
+    new = copy.deepcopy(dict(config))
+    new["rootfs"]["diff_ids"][-1] = diff_id
+    new["created"] = created
+    index = project_history_index(config)
+    if index is None:
+        raise ValueError("the config's last layer is not the project's")
+    new["history"][index] = {"created": created, "created_by": f"{PUBLISH_STEP}: {described}",
+                             "comment": "poetry-plugin-docker"}
+    for entry in new["history"][index + 1 :]:
+        # `docker history` shows the release's LABEL step: it must not name the previous version.
+        entry["created_by"] = _relabelled(str(entry.get("created_by", "")), version, revision)
+    labels = new.setdefault("config", {}).get("Labels") or {}
+    labels[VERSION_LABEL] = version
+    labels[REVISION_LABEL] = revision
+    labels.pop(BUILDKIT_CACHE_LABEL, None)
+    new["config"]["Labels"] = labels
+    return new
+
+
+def _relabelled(created_by: str, version: str, revision: str) -> str:
+    """A LABEL step's history with this release's version and revision."""
+    values = {VERSION_LABEL: version, REVISION_LABEL: revision}
+    return _RELEASE_LABELS.sub(lambda match: f"{match.group(1)}={values[match.group(1)]}", created_by)
+
+
+def rewrite_manifest(manifest: Mapping[str, Any], config_blob: bytes, layer: Layer) -> dict[str, Any]:
+    """The previous image manifest pointing at the new config and last layer (media types kept)."""
+    new = copy.deepcopy(dict(manifest))
+    new["config"] = {**new["config"], "digest": sha256_digest(config_blob), "size": len(config_blob)}
+    new["layers"][-1] = {**new["layers"][-1], "digest": layer.digest, "size": len(layer.blob)}
+    return new
+
+
+def canonical_json(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# ---- what the previous release must share with this one ---------------------------------------------
+
+
+def dockerfile_checksum(dockerfile: Path) -> str:
+    """`sha256:` and the generated Dockerfile's recorded checksum; FallBack when it was edited."""
+    text = dockerfile.read_text(encoding="utf-8")
+    problem = overwrite_problem(text)
+    if problem:
+        raise FallBack(f"{dockerfile.name} {problem}")
+    recorded = next(line for line in text.splitlines() if line.startswith(CHECKSUM_PREFIX))
+    return "sha256:" + recorded[len(CHECKSUM_PREFIX) :].strip()
+
+
+def project_fall_back_reason(project: Project, compile_bytecode: bool, installer: str) -> str | None:
+    """Why this project's layer is not a wheel this command can install like the Dockerfile, or None."""
+    if not project.is_package_mode:
+        return "the project has package-mode = false (no wheel)"
+    if compile_bytecode:
+        return "the Dockerfile compiles bytecode (--compile)"
+    if installer != "poetry":
+        return f"the Dockerfile installs the project with {installer}, not pip"
+    if dynamic_version(project.pyproject):
+        return "the version comes from git tags"
+    if needs_isolated_build(project, _installed_poetry_core()):
+        return "the wheel needs an isolated build (a build script or other build requirements)"
+    return None
+
+
+def _installed_poetry_core() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("poetry-core")
+    except PackageNotFoundError:
+        return None
+
+
+def previous_fall_back_reason(previous: PreviousImage, stub: str, dockerfile: str) -> str | None:
+    """Why the previous release cannot take this release's project layer, or None."""
+    labels = previous.labels
+    if STUB_DIGEST_LABEL not in labels or DOCKERFILE_LABEL not in labels:
+        return f"{previous.reference} was not built by `poetry docker build` (it has no {STUB_DIGEST_LABEL} label)"
+    if not labels[STUB_DIGEST_LABEL].startswith("sha256:"):
+        return f"{previous.reference} was built without `poetry docker build` (its stub digest is unknown)"
+    if labels[STUB_DIGEST_LABEL] != stub:
+        return f"dependencies changed since {previous.version}"
+    if labels[DOCKERFILE_LABEL] != dockerfile:
+        return f"the Dockerfile changed since {previous.version}"
+    diff_ids = (previous.config.get("rootfs") or {}).get("diff_ids") or []
+    if len(diff_ids) != len(previous.manifest.get("layers") or []) or project_history_index(previous.config) is None:
+        return f"the last layer of {previous.reference} is not the project's"
+    return None
+
+
+# ---- the command ---------------------------------------------------------------------------------
+
+
+def repository_reference(text: str) -> Reference:
+    """REPOSITORY as given: an image name without tag or digest."""
+    reference = Reference.parse(text)
+    if "@" in text or ":" in text.rsplit("/", 1)[-1]:
+        raise UserError(f"{text!r} names a tag or digest: give the repository alone, and tags with --tag")
+    return reference
+
+
+def _same_place(one: Reference, other: Reference) -> bool:
+    return (one.registry, one.repository) == (other.registry, other.repository)
+
+
+class PublishHandler:
+    """The fast path, or one line why not and `poetry docker build` + `docker push`."""
+
+    def __init__(self, write_line: Callable[[str], None], environ: Mapping[str, str] | None = None) -> None:
+        self.write_line = write_line
+        self.environ = dict(os.environ if environ is None else environ)
+        self.docker_status = 0
+
+    def publish(self, project: Project, options: PublishOptions) -> Result:
+        started = time.monotonic()
+        target = repository_reference(options.repository)
+        source = Reference.parse(options.from_reference or f"{options.repository}:latest")
+        version = image_version(project, self.environ)
+        tags = options.tags or (version.replace("+", "-"), "latest")
+        for tag in tags:
+            Reference.parse(f"{options.repository}:{tag}")  # a bad tag: one line, before anything runs
+        try:
+            return self._fast(project, target, source, version, tags, started, explicit=bool(options.from_reference))
+        except FallBack as reason:
+            if options.no_build:
+                raise UserError(f"Cannot publish without a build: {reason} (--no-build).") from None
+            self.write_line(f"Building with Docker: {reason}.")
+            return self._build_and_push(project, options.repository, tags, options.docker_args)
+
+    # ---- the fast path ----
+
+    def _fast(self, project: Project, target: Reference, source: Reference, version: str,
+              tags: tuple[str, ...], started: float, *, explicit: bool) -> Result:
+        stub, dockerfile = self._local_identity(project)
+        if source.registry != target.registry:
+            raise FallBack(f"--from {source} is on another registry than {target.registry}")
+        with RegistryClient(target.registry, environ=self.environ) as client:
+            previous = self._previous(client, source, explicit=explicit)
+            reason = previous_fall_back_reason(previous, stub, dockerfile)
+            if reason:
+                raise FallBack(reason)
+            self.write_line(f"Previous release: {source} ({previous.version}).")
+            with tempfile.TemporaryDirectory(prefix="poetry-docker-publish-") as scratch:
+                layer = self._layer(client, project, previous, Path(scratch))
+            config, manifest = self._new_image(project, version, previous, layer)
+            uploaded = self._push_blobs(client, target, source, previous, layer, config)
+            digest = [client.put_manifest(target.repository, tag, manifest, previous.media_type) for tag in tags][-1]
+        self._report(previous, layer, uploaded)
+        names = " and ".join(f"{repository_name(target)}:{tag}" for tag in tags)
+        return Result(True, f"Published {names} ({digest}) without Docker in {time.monotonic() - started:.1f} s.")
+
+    def _local_identity(self, project: Project) -> tuple[str, str]:
+        """The stub digest and Dockerfile checksum this release's image would carry as labels;
+        FallBack when its project layer is not one this command can make."""
+        settings = read_settings(project.root, project.config, BUILD)
+        dockerfile = project.root / project_path(project.root, settings.dockerfile, settings.origin("dockerfile"))
+        header = read_dockerfile_header(dockerfile)
+        reason = project_fall_back_reason(project, settings.compile, header.installer)
+        if reason:
+            raise FallBack(reason)
+        checksum = dockerfile_checksum(dockerfile)
+        stub = plan_stub(project, configured_selection(project))  # the stub `poetry docker build` writes
+        return stub_digest(stub.pyproject_text, stub.lock), checksum
+
+    def _new_image(self, project: Project, version: str, previous: PreviousImage, layer: Layer) -> tuple[bytes, bytes]:
+        """The new config and manifest, as pushed."""
+        config = rewrite_config(
+            previous.config, layer.diff_id, version=version,
+            revision=git_revision(project.root) or "unknown",  # the Dockerfile's default
+            created=rfc3339(creation_time(self.environ)),
+            described=f"{project.name} {version} into {VENV}/",
+        )  # fmt: skip
+        config_blob = canonical_json(config)
+        return config_blob, canonical_json(rewrite_manifest(previous.manifest, config_blob, layer))
+
+    def _report(self, previous: PreviousImage, layer: Layer, uploaded: bool) -> None:
+        reused = previous.manifest["layers"][:-1]
+        reused_bytes = sum(int(entry.get("size", 0)) for entry in reused)
+        self.write_line(
+            f"Reused {len(reused)} layers ({_size(reused_bytes)}); new project layer {_size(len(layer.blob))} "
+            f"({_size(layer.uncompressed_size)} uncompressed){'' if uploaded else ', already in the registry'}."
+        )
+
+    def _previous(self, client: RegistryClient, source: Reference, *, explicit: bool) -> PreviousImage:
+        try:
+            manifest = client.get_manifest(source.repository, source.reference)
+        except RegistryError as error:
+            if error.status == 404 and not explicit:
+                raise FallBack(f"no previous release at {source}") from None
+            if error.status == 404:
+                raise UserError(f"--from {source} does not exist in the registry.") from None
+            raise
+        if manifest.is_index:
+            raise FallBack(f"{source} is a multi-platform image index, which this version does not rewrite")
+        document = json.loads(manifest.content)
+        config = json.loads(client.get_blob(source.repository, document["config"]["digest"]))
+        return PreviousImage(source, document, _media_type(manifest, document), config)
+
+    def _layer(self, client: RegistryClient, project: Project, previous: PreviousImage, scratch: Path) -> Layer:
+        wheel = build_wheel(project, scratch)
+        reason = impure_reason(wheel)
+        if reason:
+            raise FallBack(reason)
+        last = previous.manifest["layers"][-1]
+        python_dir = python_dir_of(client.get_blob(previous.reference.repository, last["digest"]))
+        if python_dir is None:
+            raise FallBack(f"the last layer of {previous.reference} holds no /app/.venv/lib/pythonX.Y")
+        return project_layer(wheel, python_dir, scratch)
+
+    def _push_blobs(self, client: RegistryClient, target: Reference, source: Reference, previous: PreviousImage,
+                    layer: Layer, config_blob: bytes) -> bool:
+        """Every blob the new manifest names, in the target repository: the previous layers (mounted
+        from --from's repository when missing), then the new layer and config. True if the new
+        layer was uploaded."""
+        for entry in previous.manifest["layers"][:-1]:
+            digest = entry["digest"]
+            if client.blob_exists(target.repository, digest):
+                continue
+            if _same_place(target, source) or not client.mount_blob(target.repository, digest, source.repository):
+                client.upload_blob(target.repository, client.get_blob(source.repository, digest), digest)
+        uploaded = not client.blob_exists(target.repository, layer.digest)
+        if uploaded:
+            client.upload_blob(target.repository, layer.blob, layer.digest)
+        if not client.blob_exists(target.repository, sha256_digest(config_blob)):
+            client.upload_blob(target.repository, config_blob)
+        return uploaded
+
+    # ---- the fallback ----
+
+    def _build_and_push(self, project: Project, repository: str, tags: tuple[str, ...],
+                        docker_args: tuple[str, ...]) -> Result:
+        builder = BuildHandler(self.write_line, self.environ)
+        try:
+            # NAME:TAG, which BuildHandler tags as given (a registry's :PORT would read as a tag otherwise).
+            builder.build(project, BuildOptions(tag=f"{repository}:{tags[0]}", docker_args=docker_args))
+        finally:
+            self.docker_status = builder.docker_status
+        docker = self.environ.get("DOCKER") or shutil.which("docker") or "docker"
+        for tag in tags[1:]:
+            self._docker(docker, "tag", f"{repository}:{tags[0]}", f"{repository}:{tag}")
+        for tag in tags:
+            self._docker(docker, "push", f"{repository}:{tag}")
+        return Result(True, f"Built and pushed {' and '.join(f'{repository}:{tag}' for tag in tags)} with Docker.")
+
+    def _docker(self, docker: str, *args: str) -> None:
+        self.write_line(f"Running: {docker} {' '.join(args)}")
+        status = subprocess.run([docker, *args], env=self.environ).returncode
+        if status:
+            self.docker_status = status
+            raise UserError(f"docker {args[0]} failed (exit status {status}); see its output above.")
+
+
+def repository_name(reference: Reference) -> str:
+    return f"{reference.registry}/{reference.repository}"
+
+
+def _media_type(manifest: Manifest, document: Mapping[str, Any]) -> str:
+    return str(document.get("mediaType") or manifest.media_type)
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"

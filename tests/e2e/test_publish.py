@@ -1,0 +1,250 @@
+"""End to end: `poetry docker publish` pushes a version bump to a real registry without Docker.
+
+Release 1 of the `classic` fixture is built by `poetry docker build` and pushed by `docker push`
+to Debian's docker-registry on loopback (Docker pushes to loopback registries over plain HTTP).
+After `poetry version patch`, publish runs with DOCKER_HOST pointing at nothing; the image it
+pushes must run, keep every layer of release 1 but the last, and carry a last layer equal
+(files, modes, owners, contents) to the one `docker build` makes of the same commit.
+
+Under CI=true a missing Docker engine or registry fails these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import stat
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+from helpers import FIXTURES, copy_project, poetry_executable
+from imagebuild import DOCKERFILE_OPTIONS, Project
+from registry.registry_servers import HTPASSWD, Registry, start_registry, unavailable
+
+from poetry_plugin_docker.registry.client import RegistryClient
+from poetry_plugin_docker.registry.credentials import Credentials
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+NO_DAEMON = "unix:///nonexistent/docker.sock"
+FIRST_VERSION = "0.3.0"
+
+
+@dataclass
+class Run:
+    status: int
+    output: str
+    error: str
+
+
+@dataclass
+class Release:
+    """Release 1, built and pushed: the registry, the project (a git checkout) and its layers."""
+
+    registry: Registry
+    app: Project
+    repository: str  # 127.0.0.1:PORT/classic
+    layers: list[str]  # the manifest's layer digests
+
+
+def poetry(root: Path, env: dict[str, str], *args: str) -> Run:
+    result = subprocess.run([poetry_executable(), *args], cwd=root, env=env, capture_output=True, text=True)
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+def git_checkout(root: Path) -> None:
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com",
+                                                     "commit", "-qm", "release"]):
+        subprocess.run(["git", *command], cwd=root, check=True, capture_output=True)
+
+
+def manifest(registry: Registry, repository: str, tag: str) -> dict:
+    with RegistryClient(registry.address, Credentials()) as client:
+        return json.loads(client.get_manifest(repository, tag).content)
+
+
+def blob(registry: Registry, repository: str, digest: str) -> bytes:
+    with RegistryClient(registry.address, Credentials()) as client:
+        return client.get_blob(repository, digest)
+
+
+def layer_files(tar: bytes) -> dict[str, tuple[int, int, int, bytes, bytes | None]]:
+    """name -> (permission bits, uid, gid, type, contents): what a layer holds, but its mtimes."""
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        return {
+            member.name.rstrip("/"): (
+                stat.S_IMODE(member.mode), member.uid, member.gid, member.type,
+                archive.extractfile(member).read() if member.isfile() else None,  # type: ignore[union-attr]
+            )
+            for member in archive.getmembers()
+        }  # fmt: skip
+
+
+def saved_last_layer(docker: str, tag: str) -> bytes:
+    """The uncompressed last layer of a local image, from `docker save`."""
+    saved = subprocess.run([docker, "save", tag], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(saved)) as image:
+        layers = json.load(image.extractfile("manifest.json"))[0]["Layers"]  # type: ignore[arg-type]
+        return image.extractfile(layers[-1]).read()  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    started = start_registry(tmp_path_factory.mktemp("publish-registry"))
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def release(registry: Registry, docker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
+    root = copy_project(FIXTURES / "classic", tmp_path_factory.mktemp("publish") / "classic")
+    app = Project(root, docker, "publish")
+    repository = f"{registry.address}/classic"
+    app.poetry("docker", "dockerfile", *DOCKERFILE_OPTIONS)
+    git_checkout(root)
+    # NAME:TAG: `docker build --tag 127.0.0.1:PORT/classic` takes the port for a tag (see the report).
+    app.poetry("docker", "build", "--tag", f"{repository}:{FIRST_VERSION}", "--", "--network=host")
+    try:
+        subprocess.run([docker, "tag", f"{repository}:{FIRST_VERSION}", f"{repository}:latest"], check=True)
+        for tag in (FIRST_VERSION, "latest"):
+            pushed = subprocess.run([docker, "push", f"{repository}:{tag}"], capture_output=True, text=True)
+            assert pushed.returncode == 0, pushed.stderr
+        layers = [layer["digest"] for layer in manifest(registry, "classic", FIRST_VERSION)["layers"]]
+        yield Release(registry, app, repository, layers)
+    finally:
+        subprocess.run([docker, "rmi", "-f", f"{repository}:{FIRST_VERSION}", f"{repository}:latest"],
+                       capture_output=True)
+
+
+@pytest.mark.docker
+def test_version_bump_is_published_without_docker(release: Release, docker: str) -> None:
+    app, repository = release.app, release.repository
+    app.poetry("version", "patch")
+    version = app.version
+    git_checkout(app.root)
+    app.poetry("docker", "build-context")
+
+    published = poetry(app.root, {**app.env, "DOCKER_HOST": NO_DAEMON}, "docker", "publish", repository, "--no-build")
+    assert published.status == 0, published.output + published.error
+    assert f"Previous release: {repository}:latest ({FIRST_VERSION})" in published.output
+    assert "without Docker" in published.output
+
+    new = manifest(release.registry, "classic", version)
+    assert manifest(release.registry, "classic", "latest") == new
+    layers = [layer["digest"] for layer in new["layers"]]
+    assert layers[:-1] == release.layers[:-1], "every layer below the project's is release 1's"
+    assert layers[-1] != release.layers[-1]
+
+    tag = f"{repository}:{version}"
+    built = f"ppd-e2e-publish-built:{version}"
+    try:
+        subprocess.run([docker, "pull", "-q", tag], check=True, capture_output=True)
+        assert app.python(tag, "import importlib.metadata as m; print(m.version('classic-app'))") == version
+        assert app.inspect(tag, '{{index .Config.Labels "org.opencontainers.image.version"}}') == version
+        assert "moby.buildkit.cache.v0" not in app.inspect(tag, "{{json .Config.Labels}}")
+        history = subprocess.run([docker, "history", "--no-trunc", "--format", "{{.CreatedBy}}", tag],
+                                 capture_output=True, text=True, check=True).stdout
+        assert f"image.version={version} " in history and f"image.version={FIRST_VERSION}" not in history
+        assert "poetry docker publish: classic-app" in history
+        run = subprocess.run([docker, "run", "--rm", "--network=none", tag], capture_output=True, text=True)
+        assert run.returncode == 0 and run.stdout.startswith("classic-app"), run.stderr
+
+        # The same commit built by Docker: its last layer holds exactly what publish pushed.
+        app.poetry("docker", "build", "--tag", built, "--", "--network=host")
+        pushed = gzip.decompress(blob(release.registry, "classic", layers[-1]))
+        assert layer_files(pushed) == layer_files(saved_last_layer(docker, built))
+    finally:
+        subprocess.run([docker, "rmi", "-f", tag, built, "ppd-e2e-publish-built:latest"], capture_output=True)
+
+    # Into another repository of the registry: the layers are mounted, the project layer is rebuilt
+    # byte for byte (same wheel, same tar, same gzip header).
+    copied = poetry(app.root, {**app.env, "DOCKER_HOST": NO_DAEMON}, "docker", "publish",
+                    f"{release.registry.address}/copy", "--from", tag, "--tag", "candidate", "--no-build")
+    assert copied.status == 0, copied.output + copied.error
+    assert [layer["digest"] for layer in manifest(release.registry, "copy", "candidate")["layers"]] == layers
+
+
+@pytest.mark.docker
+def test_dependency_change_is_refused_without_a_build(release: Release, tmp_path: Path) -> None:
+    root = copy_project(FIXTURES / "classic", tmp_path / "classic")
+    app = Project(root, release.app.docker, "publish-deps")
+    app.poetry("docker", "dockerfile", *DOCKERFILE_OPTIONS)
+    app.poetry("add", "--lock", "iniconfig>=2.0")
+    app.poetry("docker", "build-context")
+    refused = poetry(root, {**app.env, "DOCKER_HOST": NO_DAEMON}, "docker", "publish", release.repository,
+                     "--from", f"{release.repository}:{FIRST_VERSION}", "--no-build")
+    assert refused.status == 1
+    lines = refused.error.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in refused.output + refused.error, refused.error
+    assert f"dependencies changed since {FIRST_VERSION}" in lines[0]
+    assert "--no-build" in lines[0]
+
+    # Without --no-build: one line why, then `poetry docker build` and `docker push` of each tag.
+    target = f"{release.registry.address}/classic-deps"
+    built = poetry(root, app.env, "docker", "publish", target, "--from", f"{release.repository}:{FIRST_VERSION}",
+                   "--", "--network=host")
+    try:
+        assert built.status == 0, built.output + built.error
+        assert f"Building with Docker: dependencies changed since {FIRST_VERSION}." in built.output
+        assert manifest(release.registry, "classic-deps", FIRST_VERSION) == manifest(
+            release.registry, "classic-deps", "latest"
+        )
+    finally:
+        subprocess.run([app.docker, "rmi", "-f", f"{target}:{FIRST_VERSION}", f"{target}:latest"],
+                       capture_output=True)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (["Bad/Name"], "must be lowercase"),
+        (["{registry}/classic:1.0"], "names a tag or digest"),
+        (["{registry}/classic", "--from", "{registry}/absent:1.0"], "does not exist"),
+        (["{registry}/classic", "--tag", "bad tag!"], "a tag is at most 128"),
+    ],
+)
+def test_bad_input_is_one_line(registry: Registry, tmp_path: Path, arguments: list[str], fragment: str) -> None:
+    root = copy_project(FIXTURES / "classic", tmp_path / "classic")
+    Project(root, "docker", "publish-input").poetry("docker", "dockerfile", *DOCKERFILE_OPTIONS)
+    given = [argument.format(registry=registry.address) for argument in arguments]
+    run = poetry(root, {**Project(root, "docker", "x").env, "DOCKER_HOST": NO_DAEMON},
+                 "docker", "publish", *given, "--no-build")
+    assert run.status == 1, run.output
+    lines = run.error.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in run.output + run.error, run.error
+    assert fragment in lines[0]
+
+
+def test_refused_credentials_are_one_line_without_the_secret(tmp_path: Path) -> None:
+    import base64
+    import os
+
+    if not os.access(HTPASSWD, os.X_OK):
+        unavailable(f"{HTPASSWD} is missing (Debian's apache2-utils; scripts/setup.sh installs it as root)")
+    entry = subprocess.run([HTPASSWD, "-Bbn", "alice", "right-pw"], capture_output=True, text=True, check=True)
+    (tmp_path / "htpasswd").write_text(entry.stdout.strip() + "\n")
+    locked = start_registry(tmp_path / "locked",
+                            f"auth:\n  htpasswd:\n    realm: test\n    path: {tmp_path / 'htpasswd'}\n")
+    try:
+        root = copy_project(FIXTURES / "classic", tmp_path / "classic")
+        app = Project(root, "docker", "publish-auth")
+        app.poetry("docker", "dockerfile", *DOCKERFILE_OPTIONS)
+        config = tmp_path / "docker-config"
+        config.mkdir()
+        secret = "wrong-" + "pw-4711"
+        auth = base64.b64encode(f"alice:{secret}".encode()).decode()
+        (config / "config.json").write_text(json.dumps({"auths": {locked.address: {"auth": auth}}}))
+        env = {**app.env, "DOCKER_HOST": NO_DAEMON, "DOCKER_CONFIG": str(config)}
+        run = poetry(root, env, "docker", "publish", f"{locked.address}/classic", "--no-build")
+        assert run.status == 1
+        lines = run.error.strip().splitlines()
+        assert len(lines) == 1 and "refused" in lines[0], run.error
+        assert secret not in run.output + run.error and auth not in run.output + run.error
+    finally:
+        locked.stop()
