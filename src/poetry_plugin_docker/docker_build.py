@@ -108,6 +108,15 @@ class BuildHandler:
         return Result(True, f"Built {' and '.join(command.tags)}.")
 
 
+def split_tag(reference: str) -> tuple[str, str]:
+    """NAME[:TAG] as (NAME, TAG or ""): a ':' counts only in the last path component, so that a
+    registry's port (127.0.0.1:5000/app) is no tag."""
+    name, colon, tag = reference.rpartition(":")
+    if not colon or "/" in tag:
+        return reference, ""
+    return name, tag
+
+
 @dataclass(frozen=True)
 class BuildCommand:
     argv: list[str]
@@ -191,7 +200,7 @@ def build_command(
                 "(SSH_AUTH_SOCK is unset): start one with `eval $(ssh-agent)` and `ssh-add`."
             )
         argv += ["--ssh", "default"]
-    name, _, explicit_version = tag.partition(":")
+    name, explicit_version = split_tag(tag)
     # A local version (1.2.3.post1.dev0+abc1234) has a '+', which image tags cannot hold.
     tags = [tag] if explicit_version else [f"{name}:{version.replace('+', '-')}", f"{name}:latest"]
     for each in tags:

@@ -130,6 +130,14 @@ def test_plain_docker_build_of_the_project(project, poetry_cli, docker) -> None:
     assert run.output.splitlines()[-1] == "Built classic-app:0.3.0 and classic-app:latest."
 
 
+def test_a_registry_port_is_no_tag(project, poetry_cli, docker) -> None:
+    root = project("classic").resolve()
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    run = poetry_cli(root, "docker build --tag 127.0.0.1:5000/team/app")
+    assert run.status == 0, run.error
+    assert run.output.splitlines()[-1] == "Built 127.0.0.1:5000/team/app:0.3.0 and 127.0.0.1:5000/team/app:latest."
+
+
 def test_buildx_revision_declared_args_exact_tag_and_extra_args(project, poetry_cli, docker, monkeypatch) -> None:
     root = project("classic").resolve()
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from cleo.formatters.formatter import Formatter
-from cleo.helpers import option
+from cleo.helpers import argument, option
 from poetry.console.commands.command import Command
 
 from poetry_plugin_docker.errors import UserError
@@ -15,6 +15,7 @@ from poetry_plugin_docker.project.loading import Project
 from poetry_plugin_docker.settings import SETTINGS, Settings, read_settings
 
 if TYPE_CHECKING:
+    from cleo.io.inputs.argument import Argument
     from cleo.io.inputs.option import Option
 
     from poetry_plugin_docker.result import Result
@@ -39,6 +40,14 @@ def setting_options(command: str) -> list[Option]:
             shortcut = setting.shortcuts.get(command)
             options.append(option(flag, shortcut, described, flag=False, multiple=multiple))
     return options
+
+
+def docker_args_argument(when: str) -> Argument:
+    """The arguments after `--` that go to `docker build` (`when`: in which case it runs)."""
+    return argument(
+        "docker-args", f"More arguments for docker build{when} (after --), e.g. -- --network=host",
+        optional=True, multiple=True,
+    )  # fmt: skip
 
 
 class DockerCommand(Command):

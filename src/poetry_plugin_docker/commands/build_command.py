@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from cleo.helpers import argument, option
+from cleo.helpers import option
 
-from poetry_plugin_docker.commands.base import DockerCommand
+from poetry_plugin_docker.commands.base import DockerCommand, docker_args_argument
 from poetry_plugin_docker.docker_build import BuildHandler, BuildOptions
 
 if TYPE_CHECKING:
@@ -18,14 +18,7 @@ class BuildCommand(DockerCommand):
         "Write the stub, then run docker build with the release's arguments: VERSION, REVISION, "
         "tags NAME:<version> and NAME:latest, and the secrets and SSH the Dockerfile needs."
     )
-    arguments: ClassVar[list[Argument]] = [
-        argument(
-            "docker-args",
-            "More arguments for docker build (after --), e.g. -- --cache-from ...",
-            optional=True,
-            multiple=True,
-        )
-    ]
+    arguments: ClassVar[list[Argument]] = [docker_args_argument("")]
     options: ClassVar[list[Option]] = [
         option(
             "tag",

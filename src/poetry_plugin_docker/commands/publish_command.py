@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import argument, option
 
-from poetry_plugin_docker.commands.base import DockerCommand
+from poetry_plugin_docker.commands.base import DockerCommand, docker_args_argument
 from poetry_plugin_docker.publish import PublishHandler, PublishOptions
 
 if TYPE_CHECKING:
@@ -20,12 +20,7 @@ class PublishCommand(DockerCommand):
     )
     arguments: ClassVar[list[Argument]] = [
         argument("repository", "The image name without a tag, e.g. registry.example.com/my-service."),
-        argument(
-            "docker-args",
-            "More arguments for docker build when it falls back to one (after --), e.g. -- --network=host",
-            optional=True,
-            multiple=True,
-        ),
+        docker_args_argument(" when it falls back to one"),
     ]
     options: ClassVar[list[Option]] = [
         option("tag", "t", "A tag to push (repeatable) [default: the project's version and latest].",
