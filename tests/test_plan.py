@@ -3,7 +3,7 @@ Python's versions) is passed in as a Host."""
 
 from __future__ import annotations
 
-from poetry_plugin_docker.dockerfile.plan import DockerfileOptions, plan_dockerfile
+from poetry_plugin_docker.dockerfile.plan import DockerfileOptions, Images, plan_dockerfile
 from poetry_plugin_docker.host import Host
 from poetry_plugin_docker.project.loading import Project
 from poetry_plugin_docker.project.selection import configured_selection
@@ -21,16 +21,18 @@ def test_the_hosts_versions_go_into_the_plan(project) -> None:
     root = project("classic")  # python = "^3.9"
     host = Host(poetry="1.8.5", plugin="9.9.9", python="3.10", installed={"poetry-plugin-export": "1.9.0"}.get)
     plan = _plan(root, host, builder_plugins=("poetry-plugin-export",), stub_stage=True)
-    assert plan.python == "3.10" and plan.base_image == "python:3.10" and plan.runtime_image == "python:3.10-slim"
-    assert plan.poetry_requirements == (
+    assert plan.images == Images(
+        python="3.10", base_image="python:3.10", runtime_image="python:3.10-slim", syntax="docker/dockerfile:1"
+    )
+    assert plan.builder.poetry_requirements == (
         "poetry==1.8.5", "poetry-plugin-export==1.9.0", "poetry-plugin-docker==9.9.9",
     )  # fmt: skip
-    assert plan.system_git_variable == "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT"
+    assert plan.builder.system_git_variable == "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT"
 
 
 def test_a_python_the_project_refuses_is_not_taken(project) -> None:
     root = project("classic")
     newer = Host(poetry="2.5.1", plugin="9.9.9", python="3.8", installed=lambda name: None)
     plan = _plan(root, newer)
-    assert plan.python != "3.8" and plan.poetry_requirements == ("poetry==2.5.1",)
-    assert plan.system_git_variable == "POETRY_SYSTEM_GIT_CLIENT"
+    assert plan.images.python != "3.8" and plan.builder.poetry_requirements == ("poetry==2.5.1",)
+    assert plan.builder.system_git_variable == "POETRY_SYSTEM_GIT_CLIENT"

@@ -118,45 +118,80 @@ class Secret:
 
 
 @dataclass(frozen=True)
-class DockerfilePlan:
-    """Everything the Dockerfile says, as plain, checked values."""
+class Images:
+    """The base images and the Dockerfile frontend."""
 
-    name: str
-    description: str
-    license: str | None
-    source_url: str | None
-    python: str
-    base_image: str
+    python: str  # X.Y
+    base_image: str  # the builder's
     runtime_image: str
-    syntax: str | None
-    poetry_requirements: tuple[str, ...]
-    build_args: tuple[str, ...]
+    syntax: str | None  # the `# syntax=` frontend; None omits the line
+
+
+@dataclass(frozen=True)
+class Builder:
+    """What the builder stages install and how they reach the package indexes."""
+
+    poetry_requirements: tuple[str, ...]  # Poetry, pinned, and the plugins installed next to it
+    build_args: tuple[str, ...]  # ARGs declared before the dependency install
+    secrets: tuple[Secret, ...]
+    git_over_ssh: bool  # some git dependency is reached over SSH: forward the build's SSH agent
+    system_git_variable: str  # Poetry's setting for using the git command (which honours GIT_SSH_COMMAND)
+    installer: values.Installer = values.DEFAULT_INSTALLER  # uv: the stub's hashed requirements, no Poetry
+    uv_requirement: str = ""  # uv==X.Y.Z, installed in the builder with --installer uv
+    compile: bool = False  # compile bytecode in the builder (dependencies and project)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """Where the stub is and what of it the deps stage installs."""
+
     stub_dir: str
     install_options: str  # the selection, as `poetry docker build-context` takes it
     # The selection as `poetry install` takes it; None when it selects no dependency at all
     # (a project without runtime dependencies has no main group).
     poetry_install_options: str | None
     stub_project_dir: str  # where the project sits inside the stub ("." without path dependencies)
-    secrets: tuple[Secret, ...]
-    git_over_ssh: bool  # some git dependency is reached over SSH: forward the build's SSH agent
-    system_git_variable: str  # Poetry's setting for using the git command (which honours GIT_SSH_COMMAND)
+    stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
+
+
+@dataclass(frozen=True)
+class ProjectBuild:
+    """The project: its metadata for the labels, and how its wheel (or its files) are built."""
+
+    name: str
+    description: str
+    license: str | None
+    source_url: str | None
     package_mode: bool
     isolated_build: bool  # `poetry build` would build in an isolated environment (build script, ...)
     dynamic_version: DynamicVersion | None  # the version comes from git tags: VERSION goes to this tool
     copied_files: tuple[str, ...]  # top-level files the wheel or the application needs
     copied_dirs: tuple[str, ...]  # top-level directories the wheel or the application needs
+    # [build-system] requires, installed before the project's files with --installer uv (empty: isolated build)
+    build_requirements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The image that ships: how it starts and stops, the service options, the self-check."""
+
     entrypoint: tuple[str, ...]
-    regenerate_command: str
     stop_signal: str  # what `docker stop` sends (STOPSIGNAL)
     stop_signal_reason: StopSignalReason
     service: Service = field(default_factory=Service)
-    installer: values.Installer = values.DEFAULT_INSTALLER  # uv: the stub's hashed requirements, no Poetry
-    uv_requirement: str = ""  # uv==X.Y.Z, installed in the builder with --installer uv
-    # [build-system] requires, installed before the project's files with --installer uv (empty: isolated build)
-    build_requirements: tuple[str, ...] = ()
-    compile: bool = False  # compile bytecode in the builder (dependencies and project)
-    stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
     check_ignore: tuple[str, ...] = ()  # locked distributions whose shared libraries the self-check skips
+
+
+@dataclass(frozen=True)
+class DockerfilePlan:
+    """Everything the Dockerfile says, as plain, checked values, in the parts a reader takes in turn."""
+
+    images: Images
+    builder: Builder
+    dependencies: Dependencies
+    project: ProjectBuild
+    runtime: Runtime
+    regenerate_command: str
 
 
 def plan_dockerfile(
@@ -223,43 +258,53 @@ def plan_dockerfile(
         pdv_version = host.installed(PDV)
         plugins.append(f"{PDV}[plugin]=={pdv_version}" if pdv_version else f"{PDV}[plugin]")
     return DockerfilePlan(
-        name=values.name("The project name", project.name),
-        description=project.description,
-        license=project.license,
-        source_url=project.source_url,
-        python=python,
-        base_image=base_image,
-        runtime_image=runtime_image,
-        syntax=None if options.syntax.lower() == "none" else values.image_reference("--syntax", options.syntax),
-        poetry_requirements=(f"poetry=={host.poetry}", *dict.fromkeys([*plugins, *plugin])),
-        build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in options.build_args)),
-        stub_dir=stub_dir,
-        install_options=selection.install_options(),
-        poetry_install_options=installed.install_options() if installed else None,
-        stub_project_dir=values.path(
-            "The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)
+        images=Images(
+            python=python,
+            base_image=base_image,
+            runtime_image=runtime_image,
+            syntax=None if options.syntax.lower() == "none" else values.image_reference("--syntax", options.syntax),
         ),
-        secrets=_secrets(project, options.secret_sources),
-        git_over_ssh=any(is_ssh_url(url) for url in git_urls(stub.lock_data)),
-        system_git_variable=(
-            "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT" if host.is_poetry_1 else "POETRY_SYSTEM_GIT_CLIENT"
+        builder=Builder(
+            poetry_requirements=(f"poetry=={host.poetry}", *dict.fromkeys([*plugins, *plugin])),
+            build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in options.build_args)),
+            secrets=_secrets(project, options.secret_sources),
+            git_over_ssh=any(is_ssh_url(url) for url in git_urls(stub.lock_data)),
+            system_git_variable=(
+                "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT" if host.is_poetry_1 else "POETRY_SYSTEM_GIT_CLIENT"
+            ),
+            installer=installer,
+            uv_requirement=f"uv=={UV_VERSION}",
+            compile=options.compile,
         ),
-        package_mode=project.is_package_mode,
-        isolated_build=project.is_package_mode and needs_isolated_build(project, host.installed("poetry-core")),
-        dynamic_version=dynamic,
-        copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
-        copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
-        entrypoint=tuple(entrypoint),
+        dependencies=Dependencies(
+            stub_dir=stub_dir,
+            install_options=selection.install_options(),
+            poetry_install_options=installed.install_options() if installed else None,
+            stub_project_dir=values.path(
+                "The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)
+            ),
+            stub_stage=options.stub_stage,
+        ),
+        project=ProjectBuild(
+            name=values.name("The project name", project.name),
+            description=project.description,
+            license=project.license,
+            source_url=project.source_url,
+            package_mode=project.is_package_mode,
+            isolated_build=project.is_package_mode and needs_isolated_build(project, host.installed("poetry-core")),
+            dynamic_version=dynamic,
+            copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
+            copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
+            build_requirements=build_requirements(project) if installer == "uv" and project.is_package_mode else (),
+        ),
+        runtime=Runtime(
+            entrypoint=tuple(entrypoint),
+            stop_signal=stop_signal,
+            stop_signal_reason=stop_signal_reason,
+            service=service,
+            check_ignore=_check_ignore(options.check_ignore, stub),
+        ),
         regenerate_command=values.comment(options.regenerate_command),
-        stop_signal=stop_signal,
-        stop_signal_reason=stop_signal_reason,
-        service=service,
-        installer=installer,
-        uv_requirement=f"uv=={UV_VERSION}",
-        build_requirements=build_requirements(project) if installer == "uv" and project.is_package_mode else (),
-        compile=options.compile,
-        stub_stage=options.stub_stage,
-        check_ignore=_check_ignore(options.check_ignore, stub),
     )
 
 

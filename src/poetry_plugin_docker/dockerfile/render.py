@@ -37,10 +37,10 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
     checksum label's CHECKSUM_PLACEHOLDER)."""
     stages = [
         header(plan),
-        uv_stage(plan) if plan.installer == "uv" else poetry_stage(plan),
-        stub_stage(plan) if plan.stub_stage else None,
+        uv_stage(plan) if plan.builder.installer == "uv" else poetry_stage(plan),
+        stub_stage(plan) if plan.dependencies.stub_stage else None,
         deps_stage(plan),
-        wheel_stage(plan) if plan.package_mode else None,
+        wheel_stage(plan) if plan.project.package_mode else None,
         runtime_stage(plan),
     ]
     return "\n\n".join(stage for stage in stages if stage is not None) + "\n"
@@ -48,45 +48,45 @@ def render_dockerfile(plan: DockerfilePlan) -> str:
 
 def header(plan: DockerfilePlan) -> str:
     return _lines(
-        f"# syntax={plan.syntax}" if plan.syntax else None,
+        f"# syntax={plan.images.syntax}" if plan.images.syntax else None,
         f"{GENERATED_MARKER}{__version__}; change its options, not this file.",
         dockerfile_header(plan).line(),
         f"# Regenerate: {plan.regenerate_command}",
         "# Build: poetry docker build (VERSION from the git tag), or docker build --build-arg VERSION=1.2.3 "
-        f'--build-arg REVISION="$(git rev-parse HEAD)" -t {plan.name} .'
-        if plan.dynamic_version
+        f'--build-arg REVISION="$(git rev-parse HEAD)" -t {plan.project.name} .'
+        if plan.project.dynamic_version
         else '# Build: docker build --build-arg VERSION="$(poetry version -s)" '
-        f'--build-arg REVISION="$(git rev-parse HEAD)" -t {plan.name} .',
+        f'--build-arg REVISION="$(git rev-parse HEAD)" -t {plan.project.name} .',
     )
 
 
 def dockerfile_header(plan: DockerfilePlan) -> DockerfileHeader:
     """What `poetry docker build` reads back from the file (header.py)."""
     return DockerfileHeader(
-        installer=plan.installer,
-        stub_dir=None if plan.stub_stage else plan.stub_dir,
-        stub_stage=plan.stub_stage,
-        ssh=plan.git_over_ssh,
-        secrets=tuple(secret.id for secret in plan.secrets),
-        build_args=plan.build_args,
+        installer=plan.builder.installer,
+        stub_dir=None if plan.dependencies.stub_stage else plan.dependencies.stub_dir,
+        stub_stage=plan.dependencies.stub_stage,
+        ssh=plan.builder.git_over_ssh,
+        secrets=tuple(secret.id for secret in plan.builder.secrets),
+        build_args=plan.builder.build_args,
     )
 
 
 def _build_args(plan: DockerfilePlan) -> str | None:
-    return _lines(*(f"ARG {name}" for name in plan.build_args)) or None
+    return _lines(*(f"ARG {name}" for name in plan.builder.build_args)) or None
 
 
 def poetry_stage(plan: DockerfilePlan) -> str:
-    requirements = " ".join(values.shell_word(requirement) for requirement in plan.poetry_requirements)
+    requirements = " ".join(values.shell_word(requirement) for requirement in plan.builder.poetry_requirements)
     return _lines(
         f"# Poetry and {PLUGIN_DISTRIBUTION} (the stub stage runs it), pinned, in a virtualenv of their own."
-        if plan.stub_stage
+        if plan.dependencies.stub_stage
         else "# Poetry, pinned to the version that generated this file, in a virtualenv of its own.",
-        f"FROM {plan.base_image} AS poetry",
+        f"FROM {plan.images.base_image} AS poetry",
         _build_args(plan),
         _builder_packages(plan),
         _continued(
-            f"RUN {_PIP_INSTALL_UV} {values.shell_word(plan.uv_requirement)}",
+            f"RUN {_PIP_INSTALL_UV} {values.shell_word(plan.builder.uv_requirement)}",
             "&& python -m venv --without-pip /opt/poetry",
             f"&& {_pip_index_for_uv(plan)}uv pip install --no-cache --python /opt/poetry/bin/python {requirements}",
             "&& ln -s /opt/poetry/bin/poetry /usr/local/bin/poetry",
@@ -113,7 +113,7 @@ _APT_CACHES = (
 
 
 def _builder_packages(plan: DockerfilePlan) -> str | None:
-    if not plan.service.builder_packages:
+    if not plan.runtime.service.builder_packages:
         return None
     return _lines(
         "# Headers and tools to build dependencies from source (--builder-package); apt's files stay in cache mounts.",
@@ -123,7 +123,7 @@ def _builder_packages(plan: DockerfilePlan) -> str | None:
             _APT_CACHES[1],
             "rm -f /etc/apt/apt.conf.d/docker-clean",
             "&& apt-get update",
-            f"&& apt-get install -y --no-install-recommends {' '.join(plan.service.builder_packages)}",
+            f"&& apt-get install -y --no-install-recommends {' '.join(plan.runtime.service.builder_packages)}",
         ),
     )
 
@@ -136,17 +136,19 @@ _PIP_INDEX_VARIABLES = {"PIP_INDEX_URL": "UV_INDEX_URL", "PIP_EXTRA_INDEX_URL": 
 def _pip_index_for_uv(plan: DockerfilePlan) -> str:
     """`UV_INDEX_URL="$PIP_INDEX_URL" ` and the like: the builder's uv uses the index its pip is told of."""
     return "".join(
-        f'{uv_name}="${pip_name}" ' for pip_name, uv_name in _PIP_INDEX_VARIABLES.items() if pip_name in plan.build_args
+        f'{uv_name}="${pip_name}" '
+        for pip_name, uv_name in _PIP_INDEX_VARIABLES.items()
+        if pip_name in plan.builder.build_args
     )
 
 
 def uv_stage(plan: DockerfilePlan) -> str:
     return _lines(
         "# uv, pinned, installs the stub's requirements/ (--installer uv): no Poetry in the builder.",
-        f"FROM {plan.base_image} AS uv",
+        f"FROM {plan.images.base_image} AS uv",
         _build_args(plan),
         _builder_packages(plan),
-        f"RUN {_PIP_INSTALL_UV} {values.shell_word(plan.uv_requirement)}",
+        f"RUN {_PIP_INSTALL_UV} {values.shell_word(plan.builder.uv_requirement)}",
         "# Copy from the cache mount, another file system, and use the image's Python, never a download.",
         _continued(
             "ENV UV_LINK_MODE=copy",
@@ -164,47 +166,49 @@ def stub_stage(plan: DockerfilePlan) -> str:
         _build_args(plan),
         "WORKDIR /project",
         "COPY pyproject.toml poetry.lock ./",
-        f"RUN poetry docker build-context --output stub {plan.install_options}",
+        f"RUN poetry docker build-context --output stub {plan.dependencies.install_options}",
     )
 
 
 def _builder_stage(plan: DockerfilePlan) -> str:
     """The stage the deps and wheel stages start from: the installer's."""
-    return "uv" if plan.installer == "uv" else "poetry"
+    return "uv" if plan.builder.installer == "uv" else "poetry"
 
 
 def deps_stage(plan: DockerfilePlan) -> str:
-    if plan.poetry_install_options is None:
+    if plan.dependencies.poetry_install_options is None:
         return _lines(
             "# The project has no runtime dependencies: its virtualenv starts empty.",
             f"FROM {_builder_stage(plan)} AS deps",
             "RUN python -m venv --without-pip /app/.venv",
         )
-    if plan.installer == "uv":
+    if plan.builder.installer == "uv":
         return uv_deps_stage(plan)
-    with_path_dependencies = plan.stub_project_dir != "."
-    if plan.stub_stage:
+    with_path_dependencies = plan.dependencies.stub_project_dir != "."
+    if plan.dependencies.stub_stage:
         stub_copy = "COPY --from=stub /project/stub/pyproject.toml /project/stub/poetry.lock /app/"
     elif with_path_dependencies:
         stub_copy = _lines(
             "# The stub keeps the path dependencies where the project finds them; Poetry installs into VIRTUAL_ENV.",
-            f"COPY {plan.stub_dir}/ /src/",
-            f"WORKDIR /src/{plan.stub_project_dir}",
+            f"COPY {plan.dependencies.stub_dir}/ /src/",
+            f"WORKDIR /src/{plan.dependencies.stub_project_dir}",
             "ENV VIRTUAL_ENV=/app/.venv",
         )
     else:
-        stub_copy = f"COPY {plan.stub_dir}/pyproject.toml {plan.stub_dir}/poetry.lock /app/"
+        stub_copy = f"COPY {plan.dependencies.stub_dir}/pyproject.toml {plan.dependencies.stub_dir}/poetry.lock /app/"
     return _lines(
         "# The dependencies alone, from the stub, which has no version: a release leaves this stage cached.",
         "FROM poetry AS deps",
         _build_args(plan),
         stub_copy,
         "# Downloads stay in a cache mount, out of the image.",
-        _SECRETS_COMMENT if plan.secrets else None,
+        _SECRETS_COMMENT if plan.builder.secrets else None,
         "# Git dependencies over SSH use the agent that `docker build --ssh default` forwards."
-        if plan.git_over_ssh
+        if plan.builder.git_over_ssh
         else None,
-        "# --compile: bytecode is compiled here, since the runtime image is read-only." if plan.compile else None,
+        "# --compile: bytecode is compiled here, since the runtime image is read-only."
+        if plan.builder.compile
+        else None,
         _dependency_install(plan),
         _runtime_packages_lookup(plan),
     )
@@ -227,7 +231,7 @@ def uv_deps_stage(plan: DockerfilePlan) -> str:
                 "RUN python -m venv --without-pip /app/.venv",
             ),
             *(_install_stage(plan, layers) for layers in STAGE_LAYERS),
-            *([_layers_lookup(plan)] if plan.service.find_runtime_packages else []),
+            *([_layers_lookup(plan)] if plan.runtime.service.find_runtime_packages else []),
         ]
     )
 
@@ -235,7 +239,7 @@ def uv_deps_stage(plan: DockerfilePlan) -> str:
 def _install_stage(plan: DockerfilePlan, layers: tuple[str, ...]) -> str:
     first = layers == STAGE_LAYERS[0]
     files = " ".join(f"/mnt/{layer}.txt" for layer in layers)
-    netrc = "NETRC=/run/netrc/netrc " if plan.secrets else ""
+    netrc = "NETRC=/run/netrc/netrc " if plan.builder.secrets else ""
     return _lines(
         _lines(
             f"# The dependencies as {len(LAYER_NAMES)} layers, one per {LAYERS_DIR}/NN.txt: "
@@ -244,7 +248,7 @@ def _install_stage(plan: DockerfilePlan, layers: tuple[str, ...]) -> str:
             "a change elsewhere leaves it cached.",
             f"# {LAYER_SCRIPT} moves each distribution to /layer/NN with file times 0: same lock, same layer digests.",
             "# Index credentials go from BuildKit secrets to a netrc on a tmpfs, never into a layer."
-            if plan.secrets
+            if plan.builder.secrets
             else None,
         )
         if first
@@ -253,23 +257,23 @@ def _install_stage(plan: DockerfilePlan, layers: tuple[str, ...]) -> str:
         _build_args(plan),
         _continued(
             "RUN --mount=type=cache,target=/root/.cache/uv",
-            *(f"--mount=type=secret,id={secret.id},required=true" for secret in plan.secrets),
-            "--mount=type=tmpfs,target=/run/netrc" if plan.secrets else None,
+            *(f"--mount=type=secret,id={secret.id},required=true" for secret in plan.builder.secrets),
+            "--mount=type=tmpfs,target=/run/netrc" if plan.builder.secrets else None,
             *(
-                f"--mount=type=bind,source={plan.stub_dir}/{LAYERS_DIR}/{layer}.txt,target=/mnt/{layer}.txt"
+                f"--mount=type=bind,source={plan.dependencies.stub_dir}/{LAYERS_DIR}/{layer}.txt,target=/mnt/{layer}.txt"
                 for layer in layers
             ),
-            f"--mount=type=bind,source={plan.stub_dir}/{LAYER_SCRIPT},target=/mnt/{LAYER_SCRIPT}",
+            f"--mount=type=bind,source={plan.dependencies.stub_dir}/{LAYER_SCRIPT},target=/mnt/{LAYER_SCRIPT}",
             *(
                 f"printf 'machine {secret.host} login %s password %s\\n' "
                 f"{_secret_username(secret)} {_secret_password(secret)} >> /run/netrc/netrc &&"
-                for secret in plan.secrets
+                for secret in plan.builder.secrets
             ),
             f"cat {files}",
             f"| {netrc}uv pip install --python /app/.venv/bin/python --require-hashes --no-deps -r -",
             # Hash-checked bytecode: it stays valid with the file times set to 0.
             "&& /app/.venv/bin/python -m compileall -q --invalidation-mode unchecked-hash /app/.venv/lib"
-            if plan.compile
+            if plan.builder.compile
             else None,
             f"&& python /mnt/{LAYER_SCRIPT} /app/.venv /layer {files}",
         ),
@@ -282,7 +286,7 @@ def _layers_lookup(plan: DockerfilePlan) -> str:
         "FROM uv AS deps",
         _continued(
             f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
-            f"--mount=type=bind,from={plan.runtime_image},target=/mnt",
+            f"--mount=type=bind,from={plan.images.runtime_image},target=/mnt",
             *(
                 f"--mount=type=bind,from={_stage_of(layers)},source=/layer,target=/layers/{_stage_of(layers)}"
                 for layers in STAGE_LAYERS
@@ -293,13 +297,13 @@ def _layers_lookup(plan: DockerfilePlan) -> str:
 
 
 def _runtime_packages_lookup(plan: DockerfilePlan) -> str | None:
-    if not plan.service.find_runtime_packages:
+    if not plan.runtime.service.find_runtime_packages:
         return None
     return _lines(
         "# The Debian packages of libraries the virtualenv's compiled files link and the runtime image lacks.",
         _continued(
             f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
-            f"--mount=type=bind,from={plan.runtime_image},target=/mnt",
+            f"--mount=type=bind,from={plan.images.runtime_image},target=/mnt",
             "mkdir /deps && python /tmp/runtime-packages.py /app/.venv /mnt > /deps/runtime-packages",
         ),
     )
@@ -316,45 +320,46 @@ def _secret_password(secret: Secret) -> str:
 
 def _dependency_install(plan: DockerfilePlan) -> str:
     """The `poetry install --no-root` RUN: its mounts, then the variables it needs, then the command."""
-    assert plan.poetry_install_options is not None  # deps_stage writes the empty virtualenv itself
+    assert plan.dependencies.poetry_install_options is not None  # deps_stage writes the empty virtualenv itself
     mounts = [
-        *(f"--mount=type=secret,id={secret.id},required=true" for secret in plan.secrets),
-        "--mount=type=ssh" if plan.git_over_ssh else None,
+        *(f"--mount=type=secret,id={secret.id},required=true" for secret in plan.builder.secrets),
+        "--mount=type=ssh" if plan.builder.git_over_ssh else None,
     ]
     git_over_ssh = [
-        f"{plan.system_git_variable}=true",
+        f"{plan.builder.system_git_variable}=true",
         'GIT_SSH_COMMAND="ssh -o StrictHostKeyChecking=accept-new"',
     ]
     credentials = [
         part
-        for secret in plan.secrets
+        for secret in plan.builder.secrets
         for part in (
             f"{secret.username_variable}={_secret_username(secret)}",
             f"{secret.password_variable}={_secret_password(secret)}",
         )
     ]
     command = [
-        *(git_over_ssh if plan.git_over_ssh else []),
+        *(git_over_ssh if plan.builder.git_over_ssh else []),
         *credentials,
-        f"poetry install --no-root {'--compile ' if plan.compile else ''}{plan.poetry_install_options}",
+        f"poetry install --no-root {'--compile ' if plan.builder.compile else ''}"
+        f"{plan.dependencies.poetry_install_options}",
     ]
-    if plan.stub_project_dir != ".":  # the virtualenv Poetry installs into (VIRTUAL_ENV) must exist
+    if plan.dependencies.stub_project_dir != ".":  # the virtualenv Poetry installs into (VIRTUAL_ENV) must exist
         command = ["python -m venv /app/.venv", f"&& {command[0]}", *command[1:]]
     return _continued("RUN --mount=type=cache,target=/root/.cache/pypoetry", *mounts, *command)
 
 
 def _project_copies(plan: DockerfilePlan) -> str:
-    top_level = [path for path in plan.copied_files if "/" not in path]
-    nested = [path for path in plan.copied_files if "/" in path]  # a readme in docs/: COPY of many flattens
+    top_level = [path for path in plan.project.copied_files if "/" not in path]
+    nested = [path for path in plan.project.copied_files if "/" in path]  # a readme in docs/: COPY of many flattens
     return _lines(
         f"COPY {' '.join(top_level)} /app/" if top_level else None,
         *(f"COPY {path} /app/{path}" for path in nested),
-        *(f"COPY {directory} /app/{directory}" for directory in plan.copied_dirs),
+        *(f"COPY {directory} /app/{directory}" for directory in plan.project.copied_dirs),
     )
 
 
 def _dynamic_version_check(plan: DockerfilePlan) -> str | None:
-    dynamic = plan.dynamic_version
+    dynamic = plan.project.dynamic_version
     if not dynamic:
         return None
     return _lines(
@@ -370,16 +375,16 @@ def _dynamic_version_check(plan: DockerfilePlan) -> str | None:
 
 
 def wheel_stage(plan: DockerfilePlan) -> str:
-    if plan.installer == "uv":
+    if plan.builder.installer == "uv":
         return uv_wheel_stage(plan)
-    dynamic = plan.dynamic_version
+    dynamic = plan.project.dynamic_version
     if dynamic:
         build = _lines(
             _build_args(plan),
             _dynamic_version_check(plan),
             f'RUN {dynamic.variable}="$VERSION" poetry build --format wheel --output /dist',
         )
-    elif plan.isolated_build:
+    elif plan.project.isolated_build:
         build = _lines(
             _build_args(plan),
             "# `poetry build`: the build needs more than poetry-core, "
@@ -391,14 +396,14 @@ def wheel_stage(plan: DockerfilePlan) -> str:
             "# poetry-core's PEP 517 hook: what `poetry build` runs, without Poetry's start-up.",
             "RUN /opt/poetry/bin/python -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"/dist\")'",
         )
-    compile_option = "--compile" if plan.compile else "--no-compile"
+    compile_option = "--compile" if plan.builder.compile else "--no-compile"
     return _lines(
         _WHEEL_COMMENT,
         "FROM poetry AS wheel",
         _project_copies(plan),
         build,
         "# Installed under /staging as if into /app/.venv, with bytecode like the dependencies (--compile)."
-        if plan.compile
+        if plan.builder.compile
         else "# Installed under /staging as if into /app/.venv, without bytecode, like the dependencies.",
         # (pip, not uv: uv rejects wheel metadata that pip takes, such as a git:// dependency URL, even with --no-deps.)
         _continued(
@@ -414,10 +419,10 @@ _WHEEL_COMMENT = "# The project as a wheel, from its own files only, built while
 
 
 def uv_wheel_stage(plan: DockerfilePlan) -> str:
-    dynamic = plan.dynamic_version
+    dynamic = plan.project.dynamic_version
     version = f'{dynamic.variable}="$VERSION" ' if dynamic else ""
-    if plan.build_requirements:
-        requirements = " ".join(values.shell_word(requirement) for requirement in plan.build_requirements)
+    if plan.project.build_requirements:
+        requirements = " ".join(values.shell_word(requirement) for requirement in plan.project.build_requirements)
         backend = _lines(
             "# The build backend ([build-system] requires) before the project's files, so that a release keeps it.",
             _continued(
@@ -438,46 +443,46 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
         _project_copies(plan),
         _dynamic_version_check(plan),
         "# Built, then installed under /staging as if into /app/.venv, with bytecode (--compile)."
-        if plan.compile
+        if plan.builder.compile
         else "# Built, then installed under /staging as if into /app/.venv.",
         _continued(
             f"RUN {build[0]}",
             *build[1:],
             "&& python -m venv --without-pip /app/.venv",
             "&& uv pip install --python /app/.venv/bin/python --prefix /staging/app/.venv",
-            f"   --no-deps --no-index --no-cache{' --compile-bytecode' if plan.compile else ''} /dist/*.whl",
+            f"   --no-deps --no-index --no-cache{' --compile-bytecode' if plan.builder.compile else ''} /dist/*.whl",
             "&& rm /staging/app/.venv/.lock",
         ),
     )
 
 
 def _stub_mount_source(plan: DockerfilePlan) -> str:
-    return "from=stub,source=/project/stub" if plan.stub_stage else f"source={plan.stub_dir}"
+    return "from=stub,source=/project/stub" if plan.dependencies.stub_stage else f"source={plan.dependencies.stub_dir}"
 
 
 def _stop_signal(plan: DockerfilePlan) -> str:
     why = {
         "python": "# `docker stop` sends SIGINT: Python as PID 1 ignores SIGTERM, but exits on KeyboardInterrupt.",
         "gunicorn": "# `docker stop` sends SIGTERM, gunicorn's graceful shutdown.",
-        "option": f"# `docker stop` sends {plan.stop_signal} (--stop-signal).",
-    }[plan.stop_signal_reason]
-    return _lines(why, f"STOPSIGNAL {plan.stop_signal}")
+        "option": f"# `docker stop` sends {plan.runtime.stop_signal} (--stop-signal).",
+    }[plan.runtime.stop_signal_reason]
+    return _lines(why, f"STOPSIGNAL {plan.runtime.stop_signal}")
 
 
 def _data_dirs(plan: DockerfilePlan) -> str | None:
-    if not plan.service.data_dirs:
+    if not plan.runtime.service.data_dirs:
         return None
     return _lines(
         "# The directories the application writes (--data-dir); the rest of the image is read-only to it.",
-        f"RUN install -d -o 10001 -g 10001 {' '.join(plan.service.data_dirs)}",
+        f"RUN install -d -o 10001 -g 10001 {' '.join(plan.runtime.service.data_dirs)}",
     )
 
 
 def _runtime_packages(plan: DockerfilePlan) -> str | None:
-    named = plan.service.runtime_packages
-    if not named and not plan.service.find_runtime_packages:
+    named = plan.runtime.service.runtime_packages
+    if not named and not plan.runtime.service.find_runtime_packages:
         return None
-    if not plan.service.find_runtime_packages:
+    if not plan.runtime.service.find_runtime_packages:
         install = ["apt-get update", f"&& apt-get install -y --no-install-recommends {' '.join(named)}"]
         why = "# The system packages named by --runtime-package, before the dependencies: a release keeps them."
     elif named:
@@ -502,7 +507,9 @@ def _runtime_packages(plan: DockerfilePlan) -> str | None:
         _continued(
             f"RUN {_APT_CACHES[0]}",
             _APT_CACHES[1],
-            "--mount=type=bind,from=deps,source=/deps,target=/mnt" if plan.service.find_runtime_packages else None,
+            "--mount=type=bind,from=deps,source=/deps,target=/mnt"
+            if plan.runtime.service.find_runtime_packages
+            else None,
             *install,
         ),
     )
@@ -511,9 +518,9 @@ def _runtime_packages(plan: DockerfilePlan) -> str | None:
 def _included_files(plan: DockerfilePlan) -> str | None:
     copies = [
         f"COPY {include.source}{'/' if include.is_dir else ''} {include.destination}{'/' if include.is_dir else ''}"
-        for include in plan.service.includes
+        for include in plan.runtime.service.includes
     ]
-    script = plan.service.entrypoint_script
+    script = plan.runtime.service.entrypoint_script
     return _lines(
         _lines(
             "# Files the application reads (--include), before the project's layer so that a release keeps them.",
@@ -531,15 +538,15 @@ def _included_files(plan: DockerfilePlan) -> str | None:
 
 
 def _command(plan: DockerfilePlan) -> str:
-    script = plan.service.entrypoint_script
-    command = json.dumps(list(plan.entrypoint))
+    script = plan.runtime.service.entrypoint_script
+    command = json.dumps(list(plan.runtime.entrypoint))
     if script:
         return _lines(
             "# The script ends with `exec \"$@\"`, so that the command replaces it as PID 1 and gets the stop signal.",
             f"ENTRYPOINT {json.dumps([script.destination])}",
             f"CMD {command}",
         )
-    if plan.entrypoint == ("python",):
+    if plan.runtime.entrypoint == ("python",):
         return _lines(
             "# The project declares no script: Python, unless `docker run` names a command.",
             'CMD ["python"]',
@@ -551,7 +558,7 @@ def _command(plan: DockerfilePlan) -> str:
 
 
 def _dependency_copies(plan: DockerfilePlan) -> str:
-    if plan.installer == "uv" and plan.poetry_install_options is not None:
+    if plan.builder.installer == "uv" and plan.dependencies.poetry_install_options is not None:
         return _lines(
             "# The dependency layers, heaviest first, since a changed layer copies the later ones again.",
             *(f"COPY --from={_stage_of(layers)} /layer/{layer}/ /" for layers in STAGE_LAYERS for layer in layers),
@@ -563,9 +570,10 @@ def _dependency_copies(plan: DockerfilePlan) -> str:
 
 
 def runtime_stage(plan: DockerfilePlan) -> str:
+    project, service = plan.project, plan.runtime.service
     return _lines(
         "# The image that ships: no Poetry, compilers, caches or source tree.",
-        f"FROM {plan.runtime_image} AS runtime",
+        f"FROM {plan.images.runtime_image} AS runtime",
         "# A fixed numeric user, which runAsNonRoot can verify, with an empty home for tools' config and caches.",
         _continued(
             "RUN groupadd --system --gid 10001 app",
@@ -582,35 +590,37 @@ def runtime_stage(plan: DockerfilePlan) -> str:
             'ENV PATH="/app/.venv/bin:$PATH"',
             "PYTHONUNBUFFERED=1",
             "PYTHONDONTWRITEBYTECODE=1",
-            "PYTHONPATH=/app" if not plan.package_mode else None,
+            "PYTHONPATH=/app" if not plan.project.package_mode else None,
         ),
         "# Check the virtualenv against this image, so that a broken one fails the build, not the first start.",
         # (The stub directory is mounted on /tmp, which exists: a mount point to create would be left in a layer.)
         _continued(
             f"RUN --mount=type=bind,{_stub_mount_source(plan)},target=/tmp",
-            " ".join(["python /tmp/check-venv.py", *(f"--ignore {name}" for name in plan.check_ignore)]),
+            " ".join(["python /tmp/check-venv.py", *(f"--ignore {name}" for name in plan.runtime.check_ignore)]),
         ),
         _included_files(plan),
         _lines(
             "# The project alone, as a small layer on top: the one a release changes.",
             "COPY --from=wheel /staging/app/.venv/ /app/.venv/",
         )
-        if plan.package_mode
+        if plan.project.package_mode
         else _lines(
             "# The application's files (package-mode = false): the layer a release changes.", _project_copies(plan)
         ),
         "USER 10001:10001",
-        f"EXPOSE {' '.join(plan.service.ports)}" if plan.service.ports else None,
-        f"HEALTHCHECK CMD {json.dumps(list(plan.service.healthcheck))}" if plan.service.healthcheck else None,
+        f"EXPOSE {' '.join(service.ports)}" if service.ports else None,
+        f"HEALTHCHECK CMD {json.dumps(list(service.healthcheck))}" if service.healthcheck else None,
         _stop_signal(plan),
         _command(plan),
         "# Metadata that does not change between releases; `poetry docker build` passes STUB_DIGEST.",
         f"ARG {STUB_DIGEST_ARG}=unknown",
         _continued(
-            f"LABEL org.opencontainers.image.title={values.label(plan.name)}",
-            f"org.opencontainers.image.description={values.label(plan.description)}" if plan.description else None,
-            f"org.opencontainers.image.licenses={values.label(plan.license)}" if plan.license else None,
-            f"org.opencontainers.image.source={values.label(plan.source_url)}" if plan.source_url else None,
+            f"LABEL org.opencontainers.image.title={values.label(project.name)}",
+            f"org.opencontainers.image.description={values.label(project.description)}"
+            if project.description
+            else None,
+            f"org.opencontainers.image.licenses={values.label(project.license)}" if project.license else None,
+            f"org.opencontainers.image.source={values.label(project.source_url)}" if project.source_url else None,
             f'{STUB_DIGEST_LABEL}="${{{STUB_DIGEST_ARG}}}"',
             f'{DOCKERFILE_LABEL}="sha256:{CHECKSUM_PLACEHOLDER}"',
             indent="      ",

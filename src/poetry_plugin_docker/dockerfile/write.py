@@ -102,10 +102,11 @@ def write_dockerfile(
     existing = _read(output)
     ignore_file = project.root / ".dockerignore"
     ignore_existing = _read(ignore_file)
-    stub_inputs = ["pyproject.toml", "poetry.lock"] if plan.stub_stage else [plan.stub_dir]
+    stub_inputs = ["pyproject.toml", "poetry.lock"] if plan.dependencies.stub_stage else [plan.dependencies.stub_dir]
+    service_paths = plan.runtime.service.context_paths
     ignore_text = render_dockerignore(
         ignore_existing,
-        list(dict.fromkeys([*stub_inputs, *plan.copied_files, *plan.copied_dirs, *plan.service.context_paths])),
+        list(dict.fromkeys([*stub_inputs, *plan.project.copied_files, *plan.project.copied_dirs, *service_paths])),
     )
     names = f"{shown(output, project.root)} and .dockerignore"
 
@@ -128,26 +129,27 @@ def write_dockerfile(
             )
     write_files_atomically(output.parent, {output.name: text.encode("utf-8")}, "--output")
     write_files_atomically(project.root, {".dockerignore": ignore_text.encode("utf-8")}, "--output")
-    warnings = "".join(f" Warning: {warning}" for warning in plan.service.warnings)
+    warnings = "".join(f" Warning: {warning}" for warning in plan.runtime.service.warnings)
     return Result(True, f"Wrote {names}.{_stub_advice(project, options, plan, stub)}{warnings}")
 
 
 def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfilePlan, stub: Stub) -> str:
     """What to run when the stub on disk is missing or not the one this Dockerfile installs."""
-    if plan.stub_stage:
+    if plan.dependencies.stub_stage:
         return ""  # the Dockerfile derives the stub itself: nothing to run before `docker build`
-    project_in_stub = project.root / plan.stub_dir / plan.stub_project_dir
+    project_in_stub = project.root / plan.dependencies.stub_dir / plan.dependencies.stub_project_dir
     if not (project_in_stub / STUB_LOCK).exists():
-        return f" Run `poetry docker build-context` to write the stub it copies ({plan.stub_dir}/)."
-    layer_file = project.root / plan.stub_dir / LAYERS_DIR / f"{LAYER_NAMES[0]}.txt"
-    if plan.installer == "uv" and not layer_file.exists():
+        return f" Run `poetry docker build-context` to write the stub it copies ({plan.dependencies.stub_dir}/)."
+    layer_file = project.root / plan.dependencies.stub_dir / LAYERS_DIR / f"{LAYER_NAMES[0]}.txt"
+    if plan.builder.installer == "uv" and not layer_file.exists():
         return (
-            f" Warning: {plan.stub_dir}/ has no {LAYERS_DIR}/, the requirements --installer uv installs; run "
+            f" Warning: {plan.dependencies.stub_dir}/ has no {LAYERS_DIR}/, the requirements --installer uv "
+            "installs; run "
             "`poetry docker build-context --installer uv`, or keep installer = \"uv\" in [tool.poetry-plugin-docker]."
         )
     if differing_files(project_in_stub, {STUB_PYPROJECT: stub.pyproject_text, STUB_LOCK: stub.lock}):
         return (
-            f" Warning: the stub in {plan.stub_dir}/ is not the one this Dockerfile installs "
+            f" Warning: the stub in {plan.dependencies.stub_dir}/ is not the one this Dockerfile installs "
             f"({describe_selection(options.selection)}); run `poetry docker build-context "
             f"{options.selection.install_options()}`, or keep the selection in "
             "[tool.poetry-plugin-docker] so that both commands read it."
