@@ -52,6 +52,7 @@ from poetry_plugin_docker.dockerfile.wheel import needs_isolated_build, wheel_in
 from poetry_plugin_docker.dockerfile.write import CHECKSUM_PREFIX, overwrite_problem
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import project_path
+from poetry_plugin_docker.host import installed_version
 from poetry_plugin_docker.project.selection import configured_selection
 from poetry_plugin_docker.registry.client import Manifest, Reference, RegistryClient, RegistryError, sha256_digest
 from poetry_plugin_docker.result import Result
@@ -377,18 +378,9 @@ def project_fall_back_reason(project: Project, compile_bytecode: bool, installer
         return f"the Dockerfile installs the project with {installer}, not pip"
     if dynamic_version(project.pyproject):
         return "the version comes from git tags"
-    if needs_isolated_build(project, _installed_poetry_core()):
+    if needs_isolated_build(project, installed_version("poetry-core")):
         return "the wheel needs an isolated build (a build script or other build requirements)"
     return None
-
-
-def _installed_poetry_core() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("poetry-core")
-    except PackageNotFoundError:
-        return None
 
 
 def previous_fall_back_reason(previous: PreviousImage, stub: str, dockerfile: str) -> str | None:
