@@ -13,10 +13,10 @@ Each case's `stub/` holds what `poetry docker build-context` writes (the stub's
 pyproject.toml and pruned poetry.lock, requirements/NN.txt for the uv shapes), without
 the scripts it copies from in_image/ (check-venv.py, ...), which are tested on their own.
 
-Two values depend on the machine, not on the generator, and are normalised before
-comparing: the pinned Poetry version (the one running the test) and the checksum
-(a hash of the rest, on its line and in its label; tests/command/test_dockerfile.py
-checks that it is right).
+What the plan takes from the machine (Poetry's, the plugin's and Python's versions) is
+a fixed Host here, so the files are the same whichever Poetry runs the tests. The
+checksum, a hash of the rest (on its line and in its label), is written as <checksum>;
+tests/command/test_dockerfile.py checks that it is right.
 
 Prose (the Dockerfile's comments) is asserted here only: other tests assert instructions.
 """
@@ -38,6 +38,7 @@ from poetry_plugin_docker.dockerfile.header import (
     STUB_DIGEST_LABEL,
     read_header,
 )
+from poetry_plugin_docker.host import Host
 
 APPROVED = TESTS / "approved"
 MIRROR = "--builder-plugin poetry-plugin-pypi-mirror==0.6.0 --build-arg POETRY_PYPI_MIRROR_URL"
@@ -81,8 +82,16 @@ CASES = {
 }
 
 
+# The machine the approved files are generated on.
+HOST = Host(poetry="2.5.1", plugin="0.1.0", python="3.12", installed={"poetry-core": "2.2.1"}.get)
+
+
+@pytest.fixture(autouse=True)
+def fixed_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Host, "current", classmethod(lambda cls: HOST))
+
+
 def normalised(text: str) -> str:
-    text = text.replace(f"'poetry=={version('poetry')}'", "'poetry==<installed Poetry>'")
     checksum = re.search(r"(?m)^# poetry-plugin-docker checksum: ([0-9a-f]{64})$", text)
     return text.replace(checksum.group(1), "<checksum>") if checksum else text
 
