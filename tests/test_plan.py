@@ -7,13 +7,14 @@ from poetry_plugin_docker.dockerfile.plan import DockerfileOptions, Images, plan
 from poetry_plugin_docker.host import Host
 from poetry_plugin_docker.project.loading import Project
 from poetry_plugin_docker.project.selection import configured_selection
+from poetry_plugin_docker.settings import Settings
 from poetry_plugin_docker.stub.model import plan_stub
 
 
-def _plan(root, host: Host, **options):  # type: ignore[no-untyped-def]
+def _plan(root, host: Host, **settings):  # type: ignore[no-untyped-def]
     project = Project.open(root)
     selection = configured_selection(project)
-    options = DockerfileOptions(".docker-deps", selection, **options)
+    options = DockerfileOptions(Settings(**settings), selection)
     return plan_dockerfile(project, options, plan_stub(project, selection), host)
 
 

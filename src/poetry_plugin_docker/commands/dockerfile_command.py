@@ -33,7 +33,7 @@ class DockerfileCommand(DockerCommand):
     def handle(self) -> int:
         def work(project: Project) -> Result:
             settings = self.settings(project)
-            options = DockerfileOptions.from_settings(
+            options = DockerfileOptions(
                 settings, configured_selection(project, settings.selection_settings), self._regenerate_command()
             )
             return write_dockerfile(

@@ -27,13 +27,12 @@ from poetry_plugin_docker.project.credentials import secret_id, sources_with_loc
 from poetry_plugin_docker.project.loading import git_urls, is_ssh_url
 from poetry_plugin_docker.project.selection import Selection, installed_selection
 from poetry_plugin_docker.project.sources import credential_variable
-from poetry_plugin_docker.settings import DEFAULT_SYNTAX
+from poetry_plugin_docker.settings import Settings
 from poetry_plugin_docker.stub.path_dependencies import project_dir_in_stub
 from poetry_plugin_docker.stub.requirements import check_exportable
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project.loading import Project
-    from poetry_plugin_docker.settings import Settings
     from poetry_plugin_docker.stub.model import Stub
 
 # The uv that `--installer uv` installs in the builder (a single static binary in a wheel).
@@ -58,53 +57,12 @@ StopSignalReason = Literal["option", "gunicorn", "python"]
 
 @dataclass(frozen=True)
 class DockerfileOptions:
-    stub_dir: str
-    selection: Selection = field(default_factory=Selection)
-    python: str | None = None
-    base_image: str | None = None
-    runtime_image: str | None = None
-    entrypoint: str | None = None
-    syntax: str = DEFAULT_SYNTAX
-    builder_plugins: tuple[str, ...] = ()
-    build_args: tuple[str, ...] = ()
-    secret_sources: tuple[str, ...] = ()
-    compile: bool = False  # bytecode compiled in the builder
-    stub_stage: bool = False  # the Dockerfile derives the stub itself
-    stop_signal: str | None = None  # default: SIGINT, or SIGTERM for gunicorn
-    installer: str = values.DEFAULT_INSTALLER  # checked by the plan: values.Installer
-    service: ServiceOptions = field(default_factory=ServiceOptions)
-    check_ignore: tuple[str, ...] = ()  # distributions whose shared libraries the self-check skips
-    regenerate_command: str = "poetry docker dockerfile"
+    """What `poetry docker dockerfile` was asked for: the settings, the groups and extras they
+    select, and the command line that regenerates the file (for its header)."""
 
-    @classmethod
-    def from_settings(cls, settings: Settings, selection: Selection, regenerate_command: str) -> DockerfileOptions:
-        return cls(
-            stub_dir=settings.stub_dir,
-            selection=selection,
-            python=settings.python,
-            base_image=settings.base_image,
-            runtime_image=settings.runtime_image,
-            entrypoint=settings.entrypoint,
-            syntax=settings.syntax,
-            builder_plugins=settings.builder_plugins,
-            build_args=settings.build_args,
-            secret_sources=settings.secret_sources,
-            compile=settings.compile,
-            stub_stage=settings.stub_stage,
-            stop_signal=settings.stop_signal,
-            installer=settings.installer,
-            service=ServiceOptions(
-                builder_packages=settings.builder_packages,
-                runtime_packages=settings.runtime_packages,
-                ports=settings.ports,
-                includes=settings.include,
-                entrypoint_script=settings.entrypoint_script,
-                data_dirs=settings.data_dirs,
-                healthcheck=settings.healthcheck,
-            ),
-            check_ignore=settings.check_ignore,
-            regenerate_command=regenerate_command,
-        )
+    settings: Settings = field(default_factory=Settings)
+    selection: Selection = field(default_factory=Selection)
+    regenerate_command: str = "poetry docker dockerfile"
 
 
 @dataclass(frozen=True)
@@ -200,17 +158,18 @@ def plan_dockerfile(
     """The Dockerfile for this project, options and stub (`plan_stub` of the same selection), made
     on `host` (by default, this machine: the Poetry and Python running the plugin)."""
     host = host or Host.current()
-    stub_dir = stub_directory(project.root, options.stub_dir, "--stub-dir")
-    if options.python and not values.PYTHON.fullmatch(options.python):
-        raise UserError(f"--python {values.shown(options.python)} is not a Python version like 3.12.")
-    python = options.python or choose_python(project.python_constraint, host.python)
+    settings = options.settings
+    stub_dir = stub_directory(project.root, settings.stub_dir, "--stub-dir")
+    if settings.python and not values.PYTHON.fullmatch(settings.python):
+        raise UserError(f"--python {values.shown(settings.python)} is not a Python version like 3.12.")
+    python = settings.python or choose_python(project.python_constraint, host.python)
 
     if project.is_package_mode:
         inputs = wheel_inputs(project)
-        entrypoint = _wheel_entrypoint(project.scripts, options.entrypoint)
+        entrypoint = _wheel_entrypoint(project.scripts, settings.entrypoint)
     else:
         inputs = _application_files(project.root, stub_dir)
-        entrypoint = [values.path("--entrypoint", options.entrypoint)] if options.entrypoint else ["python"]
+        entrypoint = [values.path("--entrypoint", settings.entrypoint)] if settings.entrypoint else ["python"]
     missing = [path for path in inputs if not (project.root / path).exists()]
     if missing:
         raise UserError(
@@ -220,37 +179,45 @@ def plan_dockerfile(
     for path in inputs:
         values.path(f"The file {path} of the project (rename it)", path)
 
-    if options.stub_stage and stub.dependencies:
+    if settings.stub_stage and stub.dependencies:
         carried = ", ".join(f"{dep.name} ({dep.url})" for dep in stub.dependencies)
         raise UserError(
             f"--stub-stage cannot derive the stub in the build: it carries the path dependencies "
             f"{carried}, which live outside the build context. Drop --stub-stage and run "
             "`poetry docker build-context` before `docker build`."
         )
-    stop_signal, stop_signal_reason = _stop_signal(options.stop_signal, stub)
+    stop_signal, stop_signal_reason = _stop_signal(settings.stop_signal, stub)
     selection = _checked_selection(options.selection)
     installed = installed_selection(selection, project.has_main_group)
-    base_image = values.image_reference("--base-image", options.base_image or f"python:{python}")
-    runtime_image = values.image_reference("--runtime-image", options.runtime_image or f"python:{python}-slim")
+    base_image = values.image_reference("--base-image", settings.base_image or f"python:{python}")
+    runtime_image = values.image_reference("--runtime-image", settings.runtime_image or f"python:{python}-slim")
     service = plan_service(
         project.root,
-        options.service,
+        ServiceOptions(
+            builder_packages=settings.builder_packages,
+            runtime_packages=settings.runtime_packages,
+            ports=settings.ports,
+            includes=settings.include,
+            entrypoint_script=settings.entrypoint_script,
+            data_dirs=settings.data_dirs,
+            healthcheck=settings.healthcheck,
+        ),
         base_image=base_image,
         runtime_image=runtime_image,
         installs_dependencies=installed is not None,
         stub_dir=stub_dir,
     )
     dynamic = dynamic_version(project.pyproject) if project.is_package_mode else None
-    installer = values.installer("--installer", options.installer)
+    installer = values.installer("--installer", settings.installer)
     if installer == "uv":
-        _check_uv(options, stub, dynamic)
-    plugin = (f"{PLUGIN_DISTRIBUTION}=={host.plugin}",) if options.stub_stage else ()
+        _check_uv(settings, stub, dynamic)
+    plugin = (f"{PLUGIN_DISTRIBUTION}=={host.plugin}",) if settings.stub_stage else ()
     plugins = [
         *(
             values.requirement("[tool.poetry.requires-plugins]", _pinned(spec, host))
             for spec in project.required_plugins
         ),
-        *(values.requirement("--builder-plugin", _pinned(spec, host)) for spec in options.builder_plugins),
+        *(values.requirement("--builder-plugin", _pinned(spec, host)) for spec in settings.builder_plugins),
     ]
     has_pdv = any(canonicalize_name(Requirement(spec).name) == PDV for spec in plugins)
     if dynamic and dynamic.poetry_plugin and not has_pdv:
@@ -262,19 +229,19 @@ def plan_dockerfile(
             python=python,
             base_image=base_image,
             runtime_image=runtime_image,
-            syntax=None if options.syntax.lower() == "none" else values.image_reference("--syntax", options.syntax),
+            syntax=None if settings.syntax.lower() == "none" else values.image_reference("--syntax", settings.syntax),
         ),
         builder=Builder(
             poetry_requirements=(f"poetry=={host.poetry}", *dict.fromkeys([*plugins, *plugin])),
-            build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in options.build_args)),
-            secrets=_secrets(project, options.secret_sources),
+            build_args=tuple(dict.fromkeys(values.variable("--build-arg", arg) for arg in settings.build_args)),
+            secrets=_secrets(project, settings.secret_sources),
             git_over_ssh=any(is_ssh_url(url) for url in git_urls(stub.lock_data)),
             system_git_variable=(
                 "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT" if host.is_poetry_1 else "POETRY_SYSTEM_GIT_CLIENT"
             ),
             installer=installer,
             uv_requirement=f"uv=={UV_VERSION}",
-            compile=options.compile,
+            compile=settings.compile,
         ),
         dependencies=Dependencies(
             stub_dir=stub_dir,
@@ -283,7 +250,7 @@ def plan_dockerfile(
             stub_project_dir=values.path(
                 "The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)
             ),
-            stub_stage=options.stub_stage,
+            stub_stage=settings.stub_stage,
         ),
         project=ProjectBuild(
             name=values.name("The project name", project.name),
@@ -302,7 +269,7 @@ def plan_dockerfile(
             stop_signal=stop_signal,
             stop_signal_reason=stop_signal_reason,
             service=service,
-            check_ignore=_check_ignore(options.check_ignore, stub),
+            check_ignore=_check_ignore(settings.check_ignore, stub),
         ),
         regenerate_command=values.comment(options.regenerate_command),
     )
@@ -321,10 +288,10 @@ def _check_ignore(names: tuple[str, ...], stub: Stub) -> tuple[str, ...]:
     return tuple(dict.fromkeys(canonicalize_name(name) for name in names))
 
 
-def _check_uv(options: DockerfileOptions, stub: Stub, dynamic: DynamicVersion | None) -> None:
+def _check_uv(settings: Settings, stub: Stub, dynamic: DynamicVersion | None) -> None:
     """The combinations `--installer uv` does not support, each refused with its way out."""
     check_exportable(stub.lock_data)
-    if options.stub_stage:
+    if settings.stub_stage:
         raise UserError("--stub-stage runs Poetry in the build, and --installer uv has none; drop one of them.")
     if dynamic and dynamic.poetry_plugin:
         raise UserError(
