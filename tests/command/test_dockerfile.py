@@ -520,3 +520,15 @@ def test_check_ignore_names_a_locked_distribution(project, poetry_cli) -> None:
     set_in_pyproject(root, "[tool.poetry", '[tool.poetry-plugin-docker]\ncheck-ignore = ["six"]\n\n[tool.poetry')
     assert poetry_cli(root, "docker dockerfile --force").status == 0
     assert "    python /tmp/check-venv.py --ignore six\n" in (root / "Dockerfile").read_text()
+
+
+def test_a_no_flag_says_false_over_the_tables_true(project, poetry_cli) -> None:
+    root = project("example")
+    set_in_pyproject(root, "[tool.poetry]", "[tool.poetry-plugin-docker]\ncompile = true\n\n[tool.poetry]")
+    assert poetry_cli(root, "docker dockerfile").status == 0
+    assert "poetry install --no-root --compile --only main\n" in (root / "Dockerfile").read_text()
+    assert poetry_cli(root, "docker dockerfile --no-compile").status == 0
+    text = (root / "Dockerfile").read_text()
+    assert "poetry install --no-root --only main\n" in text
+    regenerate = next(line for line in text.splitlines() if line.startswith("# Regenerate: "))
+    assert regenerate.endswith(" --no-compile")
