@@ -17,7 +17,7 @@ import pytest
 from poetry_plugin_docker.dockerfile.header import DOCKERFILE_LABEL, STUB_DIGEST_LABEL
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.publish import (
-    BUILDKIT_CACHE_LABEL,
+    BUILDKIT_CACHE_KEY,
     LAYER_MTIME,
     PROJECT_STEP,
     Layer,
@@ -140,9 +140,9 @@ def previous_config() -> dict[str, Any]:
                 "org.opencontainers.image.revision": "aaaa",
                 STUB_DIGEST_LABEL: "sha256:stub",
                 DOCKERFILE_LABEL: "sha256:dockerfile",
-                BUILDKIT_CACHE_LABEL: "cache-records",
             },
         },
+        BUILDKIT_CACHE_KEY: "cache-records",
         "rootfs": {"type": "layers", "diff_ids": ["sha256:base", "sha256:deps", "sha256:project"]},
         "history": [
             {"created": "2025-12-01T00:00:00Z", "created_by": "/bin/sh -c #(nop) ADD file:base in /"},
@@ -170,7 +170,7 @@ def test_the_config_rewrite_keeps_everything_but_the_named_fields() -> None:
     labels = after["config"]["Labels"]
     assert labels["org.opencontainers.image.version"] == "1.4.3"
     assert labels["org.opencontainers.image.revision"] == "bbbb"
-    assert BUILDKIT_CACHE_LABEL not in labels
+    assert BUILDKIT_CACHE_KEY not in after, "BuildKit's inline cache would match the old project layer"
     # Everything else as it was.
     expected = copy.deepcopy(original)
     expected["rootfs"]["diff_ids"][-1] = "sha256:new"
@@ -179,7 +179,7 @@ def test_the_config_rewrite_keeps_everything_but_the_named_fields() -> None:
     expected["history"][5]["created_by"] = (
         "LABEL org.opencontainers.image.version=1.4.3 org.opencontainers.image.revision=bbbb"
     )
-    expected["config"]["Labels"] = {k: v for k, v in original["config"]["Labels"].items() if k != BUILDKIT_CACHE_LABEL}
+    del expected[BUILDKIT_CACHE_KEY]
     expected["config"]["Labels"].update({"org.opencontainers.image.version": "1.4.3",
                                          "org.opencontainers.image.revision": "bbbb"})
     assert after == expected

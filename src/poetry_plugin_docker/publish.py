@@ -71,7 +71,10 @@ if TYPE_CHECKING:
 VERSION_LABEL = "org.opencontainers.image.version"
 REVISION_LABEL = "org.opencontainers.image.revision"
 # BuildKit's inline cache maps its records to layers by position: stale after a layer is replaced.
-BUILDKIT_CACHE_LABEL = "moby.buildkit.cache.v0"
+# BuildKit's inline cache: a top-level key of the image config, whose records match the image's
+# layers by position. Kept on the new image it would hand the old project layer to a later
+# `--cache-from` build as if it were this release's.
+BUILDKIT_CACHE_KEY = "moby.buildkit.cache.v0"
 # Where the runtime stage's last COPY puts the project, and what its history says.
 VENV = PurePosixPath("/app/.venv")
 PROJECT_STEP = "/staging/app/.venv/ /app/.venv/"
@@ -317,8 +320,9 @@ def rewrite_config(
 ) -> dict[str, Any]:
     """The previous image's config with the project layer replaced: its diff_id and history entry,
     `created`, the version and revision labels (and the history of the LABEL step that set them);
-    BuildKit's inline cache label dropped."""
+    BuildKit's inline cache dropped."""
     new = copy.deepcopy(dict(config))
+    new.pop(BUILDKIT_CACHE_KEY, None)
     new["rootfs"]["diff_ids"][-1] = diff_id
     new["created"] = created
     index = project_history_index(config)
@@ -332,7 +336,6 @@ def rewrite_config(
     labels = new.setdefault("config", {}).get("Labels") or {}
     labels[VERSION_LABEL] = version
     labels[REVISION_LABEL] = revision
-    labels.pop(BUILDKIT_CACHE_LABEL, None)
     new["config"]["Labels"] = labels
     return new
 
