@@ -7,16 +7,20 @@ example and a heavy scientific service: cold build, no-change rebuild, rebuilds 
 one-line code change, `poetry version patch` (warm, and with BuildKit's cache mounts
 emptied as on a CI runner), a dev-only and a main dependency bump; image sizes; the
 bytes a release adds; the release job (rebuild + push to a local registry) and a deploy
-host's pull. Writes docs/benchmarks.md, docs/benchmarks.png and docs/benchmarks.json.
+host's pull; the version-bump release on an ephemeral runner (an empty dockerd: Dockerfile 2
+and ours with `--cache-from` and push, against `poetry docker publish` with no daemon).
+Writes docs/benchmarks.md, docs/benchmarks.png and docs/benchmarks.json.
 
     source scripts/setup.sh
     poetry run python benchmarks/run.py                 # both projects, about 30-40 minutes
     poetry run python benchmarks/run.py --quick         # FastAPI only, into .cache/benchmarks/quick
     poetry run python benchmarks/run.py --render-only   # re-render docs/benchmarks.md/png from the JSON
+    poetry run python benchmarks/run.py --only-runner   # the ephemeral-runner release alone, into
+                                                        # .cache/benchmarks/runner
 
-Needs root: it starts two throwaway dockerds (one builds, one is a deploy host) and a local
-registry, all stopped and deleted at the end, and reads the engine's layer store. Build logs
-go to .cache/benchmarks/<run>/.
+Needs root: it starts throwaway dockerds (one builds, one is a deploy host, one per
+ephemeral-runner job) and a local registry, all stopped and deleted at the end, and reads the
+engine's layer store. Build logs go to .cache/benchmarks/<run>/.
 """
 
 from __future__ import annotations
@@ -41,11 +45,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="FastAPI only, results into .cache/benchmarks/quick (a smoke check)")
     parser.add_argument("--output", type=Path, help="directory for benchmarks.md/.png/.json (default: docs)")
     parser.add_argument("--import-runs", type=int, default=7, help="runs of each first-import measurement")
+    parser.add_argument("--only-runner", action="store_true",
+                        help="only the ephemeral-runner release (issue 17), results into "
+                             ".cache/benchmarks/runner unless --output")
     parser.add_argument("--render-only", action="store_true",
                         help="re-render benchmarks.md and .png from the output directory's benchmarks.json")
     args = parser.parse_args(argv)
 
-    out_dir = args.output or (REPO / ".cache" / "benchmarks" / "quick" if args.quick else REPO / "docs")
+    default = "quick" if args.quick else "runner" if args.only_runner else None
+    out_dir = args.output or (REPO / ".cache" / "benchmarks" / default if default else REPO / "docs")
     if args.render_only:
         results = json.loads((out_dir / "benchmarks.json").read_text())
         for path in write_outputs(results, out_dir):
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(projects, REPO / ".cache" / "benchmarks", args.import_runs,
-                  say=lambda text: print(text, flush=True))
+                  say=lambda text: print(text, flush=True), only_runner=args.only_runner)
     try:
         results = bench.run()
     finally:

@@ -34,6 +34,16 @@ SCENARIO_LABELS = {
     "heavy": "rebuild after a heavy dependency bump (a compiled package)",
 }
 MB = 1_000_000
+# Issue 17: the release job after `poetry version patch` on an ephemeral CI runner (an empty
+# dockerd with the base images only), each job against its own release 1 in the registry.
+RUNNER_JOBS = ("handwritten", "ours", "publish")
+RUNNER_LABELS = {
+    "handwritten": "2 hand-written: `docker build --cache-from` + push",
+    "ours": "3 ours: `poetry docker build -- --cache-from` + push",
+    "publish": "`poetry docker publish --no-build`, no daemon",
+}
+# What the publish may add to the registry beyond the project's own files (issue 17).
+PUBLISH_OVERHEAD = 100_000
 
 
 # ----------------------------------------------------------------------------- layers
@@ -93,6 +103,27 @@ def pull_bytes(previous: Mapping, new: Mapping) -> int:
     return new_blob_bytes(manifest_blobs(previous), manifest_blobs(new))
 
 
+def new_layers(previous: Mapping, new: Mapping) -> dict[str, int]:
+    """How many of a registry manifest's layers the previous one lacks, of how many."""
+    old = {layer["digest"] for layer in previous.get("layers", [])}
+    layers = new.get("layers", [])
+    return {"changed": sum(1 for layer in layers if layer["digest"] not in old), "total": len(layers)}
+
+
+def cache_pull_bytes(manifest: Mapping, config: Mapping, new_diff_ids: Iterable[str],
+                     base_diff_ids: Iterable[str]) -> tuple[int, int]:
+    """(layers, compressed bytes) of a cached image (its registry manifest and config) that a build
+    with `--cache-from` took into an engine that had only the base images: the cached image's
+    layers that the new image holds, other than the base images' own.
+
+    A manifest's layers and its config's diff_ids match by position."""
+    new, base = set(new_diff_ids), set(base_diff_ids)
+    diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
+    taken = [int(layer["size"]) for layer, diff_id in zip(manifest.get("layers", []), diff_ids)
+             if diff_id in new and diff_id not in base]
+    return len(taken), sum(taken)
+
+
 # ----------------------------------------------------------------------------- BuildKit logs
 
 _STEP = re.compile(r"^#(\d+) (\[.+)$")
@@ -136,6 +167,25 @@ _BUILT = re.compile(r"^Built (\S+?)(?: and (\S+?))?\.$")
 class PoetryDockerBuild:
     docker_seconds: float | None  # from the command line it prints to docker's end; None: not found
     tags: list[str]  # what it says it built
+
+
+_PUBLISHED = re.compile(r"^Published (.+) \((sha256:[0-9a-f]+)\) without Docker in (\d+(?:\.\d+)?) s\.$")
+
+
+@dataclass(frozen=True)
+class PoetryDockerPublish:
+    published: bool  # the fast path ran to the end (its `Published ... without Docker` line)
+    seconds: float | None  # the time it reports for itself (after Poetry's start-up)
+    digest: str | None  # the manifest digest it pushed
+
+
+def parse_poetry_docker_publish(text: str) -> PoetryDockerPublish:
+    """What `poetry docker publish` says it did, from its output."""
+    for line in text.splitlines():
+        match = _PUBLISHED.match(line.strip())
+        if match:
+            return PoetryDockerPublish(True, float(match.group(3)), match.group(2))
+    return PoetryDockerPublish(False, None, None)
 
 
 def split_poetry_docker_build(lines: Sequence[tuple[float, str]], total: float) -> PoetryDockerBuild:
@@ -311,6 +361,43 @@ def evaluate_targets(results: Mapping, heavy: str = "science") -> list[Target]:
             _with_docker_alone(f"ours / Dockerfile 2 = {_fmt_ratio(value)}", docker),
             check(value, lambda v: v <= 1.1)))
     targets += _layer_targets(results, projects, heavy, both, check)
+    targets += _runner_targets(results, projects, check)
+    return targets
+
+
+def runner_job_seconds(runner: Mapping, job: str) -> float | None:
+    """The release job's time on the ephemeral runner: build job + push, or the whole publish."""
+    return (runner.get(job) or {}).get("job_seconds")
+
+
+def _runner_targets(results: Mapping, projects: list[str], check) -> list[Target]:  # type: ignore[no-untyped-def]
+    """Issue 17's goals: the version-bump release on an ephemeral runner, `poetry docker publish`
+    against the `--cache-from` builds. Only for projects whose run has the scenario."""
+    targets: list[Target] = []
+    for project in projects:
+        runner = results["projects"][project].get("runner")
+        if runner is None:
+            continue
+        publish = runner_job_seconds(runner, "publish")
+        for job, words, most in (("ours", "ours built with `--cache-from` + push", 0.2),
+                                 ("handwritten", "Dockerfile 2's `--cache-from` build + push", 0.1)):
+            other = runner_job_seconds(runner, job)
+            value = ratio(publish, other)
+            measured = (f"publish / {'ours' if job == 'ours' else 'Dockerfile 2'} = {_fmt_ratio(value)}"
+                        + ("" if value is None else f" ({publish:.1f} s against {other:.1f} s)"))
+            targets.append(Target(
+                f"{project}: ephemeral-runner release, `poetry docker publish` <= {most} x {words}",
+                measured, check(value, lambda v, most=most: v <= most)))
+        added = (runner.get("publish") or {}).get("registry_bytes")
+        files = runner.get("project_files_bytes")
+        allowance = None if files is None else PUBLISH_OVERHEAD + files
+        measured = _fmt_bytes(added)
+        if allowance is not None:
+            measured += (f" (allowance {_fmt_bytes(allowance)}: {_fmt_bytes(PUBLISH_OVERHEAD)} + "
+                         f"{_fmt_bytes(files)} of the project's own files)")
+        targets.append(Target(
+            f"{project}: bytes `poetry docker publish` adds to the registry < 100 kB + the project's own files",
+            measured, None if added is None or allowance is None else added < allowance))
     return targets
 
 

@@ -19,11 +19,14 @@ from pathlib import Path
 from imagebench.analysis import (
     DOCKERFILES,
     SCENARIOS,
+    cache_pull_bytes,
     dependency_install,
     layer_diff,
     manifest_blobs,
     new_blob_bytes,
+    new_layers,
     parse_buildkit_log,
+    parse_poetry_docker_publish,
     pull_bytes,
     rotated,
     scrub,
@@ -45,6 +48,9 @@ UV_VENV_LAYER = "COPY /layer/"
 # The uv tree keeps its installer in the table, so that `poetry docker build` writes the layer files.
 UV_TABLE = '\n[tool.poetry-plugin-docker]\ninstaller = "uv"\n'
 OURS = ("ours", "uv")
+# The ephemeral-runner release (issue 17): BuildKit's inline cache, as Docker 20.10's docker driver
+# exports it (`--cache-to` needs buildx); every build of the scenario writes it, as a release job would.
+INLINE_CACHE = ("--build-arg", "BUILDKIT_INLINE_CACHE=1")
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,22 @@ METHOD = [
     "Poetry runs from Python's bytecode cache, as on a user's machine: the runner drops "
     "`PYTHONDONTWRITEBYTECODE` (set globally on this machine) and runs each Poetry command once "
     "before timing anything.",
+    "Ephemeral runner (issue 17): two fresh copies of the project (Dockerfile 2 and ours). Release 1 "
+    "of each is built on the run's build dockerd with `--build-arg BUILDKIT_INLINE_CACHE=1` (the "
+    "inline cache, all Docker 20.10's docker driver can export; ours with `poetry docker build`, "
+    "whose labels `poetry docker publish` reads) and pushed to the local registry. Then `poetry "
+    "version patch` (committed), and each release job runs against its own release 1: Dockerfile "
+    "2 and ours each on a new throwaway dockerd holding nothing but `python:3.11` and "
+    "`python:3.11-slim`, copied in from the machine's engine before the clock starts (no registry "
+    "can be reached here to pull them; a real runner would also pull them, which makes both "
+    "builds slower and the publish no slower); the build (`poetry version -s` + `docker build "
+    "--cache-from REG/…:<release 1> --build-arg BUILDKIT_INLINE_CACHE=1 …` for 2; `poetry docker "
+    "build --tag REG/… -- --cache-from REG/…:<release 1> --build-arg BUILDKIT_INLINE_CACHE=1 …` "
+    "for ours) then `docker push` of the new version's tag, each timed. The publish: `poetry "
+    "docker publish REG/… --from REG/…:<release 1> --no-build` run on the host with `DOCKER_HOST` "
+    "pointing at a socket that does not exist, timed as a whole (Poetry's start-up included); it "
+    "pushes the version's tag and `latest`. Bytes added: the registry's blob store (layers, "
+    "configs and manifests) before and after each job.",
 ]
 
 
@@ -163,7 +185,8 @@ def now() -> str:
 
 
 class Bench:
-    def __init__(self, projects: list[str], logs: Path, compile_runs: int, say=print) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, projects: list[str], logs: Path, compile_runs: int, say=print,  # type: ignore[no-untyped-def]
+                 only_runner: bool = False) -> None:
         mirror = os.environ.get("POETRY_PYPI_MIRROR_URL", "")
         if not mirror:
             raise SystemExit("POETRY_PYPI_MIRROR_URL is not set: run `source scripts/setup.sh` first.")
@@ -188,6 +211,7 @@ class Bench:
         self.deploy: Dockerd | None = None
         self.pull_method = ""
         self.engine_note = ""
+        self.only_runner = only_runner  # the ephemeral-runner release alone (issue 17)
 
     # ------------------------------------------------------------------ helpers
 
@@ -244,12 +268,13 @@ class Bench:
 
     # ------------------------------------------------------------------ trees and builds
 
-    def setup(self, spec: ProjectSpec) -> dict[str, Path]:
+    def setup(self, spec: ProjectSpec, dockerfiles: tuple[str, ...] = DOCKERFILES,
+              root: Path | None = None) -> dict[str, Path]:
         trees = {}
         ignore = shutil.ignore_patterns(".venv", "__pycache__", ".docker-deps", "Dockerfile", ".dockerignore",
                                         ".pytest_cache", ".mypy_cache", ".ruff_cache", "dist")
-        for dockerfile in DOCKERFILES:
-            tree = self.work / spec.key / dockerfile / spec.source.name
+        for dockerfile in dockerfiles:
+            tree = (root or self.work / spec.key) / dockerfile / spec.source.name
             shutil.copytree(spec.source, tree, ignore=ignore)
             self.mark_lock(tree)
             if dockerfile == "uv":
@@ -299,25 +324,29 @@ class Bench:
             self.commit(tree, scenario)
 
     def build(self, spec: ProjectSpec, scenario: str, dockerfile: str, tree: Path,
-              no_cache: bool = False, file: str = "Dockerfile", variant: str = "") -> dict:
+              no_cache: bool = False, file: str = "Dockerfile", variant: str = "",
+              name: str | None = None, extra: tuple[str, ...] = (), engine: Engine | None = None) -> dict:
         """One timed build, as a release job runs it to get an image tagged with the version.
 
         1 and 2: `poetry version -s`, then `docker build -t NAME:<version> --build-arg
         VERSION=<version> ...`. Ours: `poetry docker build --tag NAME -- ...` (Poetry's start-up,
         the stub, then docker build; it tags NAME:<version> and NAME:latest). `seconds` is the
         whole job; `docker_build_seconds` its `docker build` part; `poetry_seconds` the rest.
+        `name` (default: one of the run's), `extra` docker arguments and the `engine` (default:
+        the run's build engine) are for the ephemeral-runner release.
         """
-        name = f"{self.prefix}-{spec.key}-{dockerfile}{variant}-{scenario}"
-        docker_args = ["--network=host", "--progress=plain"]
+        name = name or f"{self.prefix}-{spec.key}-{dockerfile}{variant}-{scenario}"
+        engine = engine or self.engine
+        docker_args = ["--network=host", "--progress=plain", *extra]
         if no_cache:
             docker_args.append("--no-cache")
         if file != "Dockerfile":
             docker_args += ["-f", file]
         log = f"{spec.key}-{scenario}-{dockerfile}{variant}.log"
         if dockerfile in OURS:
-            record = self._build_ours(tree, name, docker_args, log)
+            record = self._build_ours(tree, name, docker_args, log, engine)
         else:
-            record = self._build_reference(spec, dockerfile, tree, name, docker_args, log)
+            record = self._build_reference(spec, dockerfile, tree, name, docker_args, log, engine)
         step = dependency_install(parse_buildkit_log((self.logs / log).read_text()))
         record.update(deps=None if step is None else ("cached" if step.cached else step.seconds), log=log)
         docker = record.get("docker_build_seconds")
@@ -326,7 +355,7 @@ class Bench:
         return record
 
     def _build_reference(self, spec: ProjectSpec, dockerfile: str, tree: Path, name: str,
-                         docker_args: list[str], log: str) -> dict:
+                         docker_args: list[str], log: str, engine: Engine) -> dict:
         start = time.perf_counter()
         version_out = self.poetry_run(tree, "version", "-s")
         poetry_seconds = time.perf_counter() - start
@@ -339,7 +368,7 @@ class Bench:
         args.append(".")
         self.images.append(image)
         try:
-            docker_seconds, result = self.engine.timed(*args, cwd=tree)
+            docker_seconds, result = engine.timed(*args, cwd=tree)
         except CommandError as error:
             self.log(log, str(error))
             raise
@@ -348,11 +377,11 @@ class Bench:
         return {"image": image, "version": version, "seconds": poetry_seconds + docker_seconds,
                 "docker_build_seconds": docker_seconds, "poetry_seconds": poetry_seconds}
 
-    def _build_ours(self, tree: Path, name: str, docker_args: list[str], log: str) -> dict:
+    def _build_ours(self, tree: Path, name: str, docker_args: list[str], log: str, engine: Engine) -> dict:
         command = [self.poetry, "docker", "build", "--tag", name, "--", *docker_args]
         # DOCKER_HOST: the build engine's socket, as any docker CLI call honours it; DOCKER: the
         # engine's client; POETRY_PYPI_MIRROR_URL is inherited, so the declared ARG is passed.
-        seconds, code, lines = run_stamped(command, cwd=tree, env=self.engine.environment())
+        seconds, code, lines = run_stamped(command, cwd=tree, env=engine.environment())
         text = "".join(line for _, line in lines)
         self.log(log, f"$ poetry {' '.join(command[1:])}\n{text}")
         if code != 0:
@@ -465,6 +494,142 @@ class Bench:
             }
         return out
 
+    # ------------------------------------------------------------------ the ephemeral runner (issue 17)
+
+    def runner_release(self, spec: ProjectSpec) -> dict:
+        """The version-bump release job on an ephemeral CI runner, three ways: Dockerfile 2 with
+        `--cache-from` + push, ours with `poetry docker build -- --cache-from` + push (each on a new
+        dockerd that has only the base images), and `poetry docker publish --no-build` with no
+        daemon at all. Each against its own release 1, pushed with BuildKit's inline cache."""
+        assert self.registry is not None
+        dockerfiles = ("handwritten", "ours")
+        self.say(f"== {spec.key}: ephemeral-runner release, two trees in {self.work / spec.key / 'runner'}")
+        trees = self.setup(spec, dockerfiles, root=self.work / spec.key / "runner")
+        repositories = {d: f"{self.prefix}/{spec.key}-runner-{d}" for d in dockerfiles}
+        names = {d: f"{self.registry.address}/{repository}" for d, repository in repositories.items()}
+        first: dict = {}
+        for dockerfile in dockerfiles:
+            first[dockerfile] = self.build(spec, "release1", dockerfile, trees[dockerfile], name=names[dockerfile],
+                                           extra=INLINE_CACHE)
+            self.engine("push", first[dockerfile]["image"])
+        for tree in trees.values():
+            self.poetry_run(tree, "version", "patch")
+            self.commit(tree, "bump")
+        out: dict = {
+            "release1": {d: first[d]["image"].replace(self.registry.address, "REG") for d in dockerfiles},
+            "base_images": sorted(set(BASE_IMAGES.values())),
+            "project_files_bytes": project_files_bytes(trees["ours"] / spec.package),
+        }
+        for dockerfile in dockerfiles:
+            out[dockerfile] = self._runner_job(spec, dockerfile, trees[dockerfile], names[dockerfile],
+                                               repositories[dockerfile], first[dockerfile])
+        out["publish"] = self._publish_job(spec, trees["ours"], names["ours"], repositories["ours"], first["ours"])
+        return out
+
+    def _runner_job(self, spec: ProjectSpec, dockerfile: str, tree: Path, name: str, repository: str,
+                    first: dict) -> dict:
+        """One `--cache-from` release job on a new, empty dockerd: build, push, what it added."""
+        assert self.registry is not None
+        runner = Dockerd(self.host.docker, f"imagebench-runner-{self.run_id}-{spec.key}-{dockerfile}",
+                         self.logs / f"{spec.key}-runner-{dockerfile}-dockerd.log")
+        try:
+            runner.start()
+        except CommandError as error:
+            self.say(f"  {spec.key:8} runner   {dockerfile:11} no empty dockerd: {error}")
+            return {"error": f"no empty dockerd could start: {str(error).splitlines()[0]}"}
+        try:
+            bases = sorted(set(BASE_IMAGES.values()))
+            start = time.perf_counter()
+            runner.engine.load_images(self.host, bases)
+            load_seconds = time.perf_counter() - start
+            before = self.registry.blobs()
+            build = self.build(spec, "runner", dockerfile, tree, name=name,
+                               extra=(*INLINE_CACHE, "--cache-from", first["image"]), engine=runner.engine)
+            push_seconds, result = runner.engine.timed("push", build["image"])
+            self.log(f"{spec.key}-runner-push-{dockerfile}.log", result.stdout + result.stderr)
+            registry_bytes = new_blob_bytes(before, self.registry.blobs())
+            old = self.registry.manifest(repository, first["version"])
+            new = self.registry.manifest(repository, build["version"])
+            config = json.loads(self.registry.blob(repository, old["config"]["digest"]))
+            base_ids = [d for image in bases for d in runner.engine.inspect(image)["RootFS"]["Layers"]]
+            layers, cached = cache_pull_bytes(old, config, runner.engine.inspect(build["image"])["RootFS"]["Layers"],
+                                              base_ids)
+        except (CommandError, OSError) as error:
+            self.say(f"  {spec.key:8} runner   {dockerfile:11} FAILED: {error}")
+            return {"error": str(error).strip().splitlines()[0]}
+        finally:
+            runner.stop()
+        record = {
+            "version": build["version"],
+            "build_seconds": build["seconds"],
+            "docker_build_seconds": build.get("docker_build_seconds"),
+            "poetry_seconds": build.get("poetry_seconds"),
+            "deps": build["deps"],
+            "push_seconds": push_seconds,
+            "job_seconds": build["seconds"] + push_seconds,
+            "registry_bytes": registry_bytes,
+            "new_blob_bytes": pull_bytes(old, new),
+            "layers": new_layers(old, new),
+            "cache_layers": layers,
+            "cache_bytes": cached,
+            "base_load_seconds": load_seconds,
+            "log": build["log"],
+        }
+        self.say(f"  {spec.key:8} runner   {dockerfile:11} build {build['seconds']:.1f} s + push {push_seconds:.1f} s"
+                 f" = {record['job_seconds']:.1f} s; {registry_bytes} B added; {cached} B of cached layers taken")
+        return record
+
+    def _publish_job(self, spec: ProjectSpec, tree: Path, name: str, repository: str, first: dict) -> dict:
+        """`poetry docker publish NAME --from NAME:<release 1> --no-build`, DOCKER_HOST pointing at nothing."""
+        assert self.registry is not None
+        env = {**os.environ, "DOCKER_HOST": f"unix://{self.work / 'no-dockerd-here.sock'}"}
+        env.pop("DOCKER", None)
+        command = [self.poetry, "docker", "publish", name, "--from", first["image"], "--no-build"]
+        before = self.registry.blobs()
+        seconds, code, lines = run_stamped(command, cwd=tree, env=env)
+        text = "".join(line for _, line in lines)
+        self.log(f"{spec.key}-runner-publish.log",
+                 f"$ DOCKER_HOST={env['DOCKER_HOST']} poetry {' '.join(command[1:])}\n{text}")
+        published = parse_poetry_docker_publish(text)
+        if code != 0 or not published.published:
+            last = (text.strip().splitlines() or ["no output"])[-1]
+            self.say(f"  {spec.key:8} runner   publish     FAILED (exit {code}): {last}")
+            return {"error": f"exit {code}: {last}", "seconds": seconds}
+        registry_bytes = new_blob_bytes(before, self.registry.blobs())
+        name_version = self.poetry_run(tree, "version").strip().splitlines()[-1].split()
+        distribution, version = name_version[0], name_version[-1]
+        old = self.registry.manifest(repository, first["version"])
+        new = self.registry.manifest(repository, version)
+        record = {
+            "version": version,
+            "job_seconds": seconds,
+            "reported_seconds": published.seconds,
+            "digest": published.digest,
+            "registry_bytes": registry_bytes,
+            "new_blob_bytes": pull_bytes(old, new),
+            "layers": new_layers(old, new),
+            "check": self._check_published(spec, f"{name}:{version}", distribution),
+            "log": f"{spec.key}-runner-publish.log",
+        }
+        self.say(f"  {spec.key:8} runner   publish     {seconds:.1f} s (it says {published.seconds} s); "
+                 f"{registry_bytes} B added; the image says: {record['check']}")
+        return record
+
+    def _check_published(self, spec: ProjectSpec, image: str, distribution: str) -> str:
+        """Not timed: the published image, pulled on the deploy host, imports the package and
+        reports the new version."""
+        if self.deploy is None:
+            return "not checked (no deploy dockerd)"
+        engine = self.deploy.engine
+        pulled = engine("pull", image, check=False)
+        if pulled.returncode != 0:
+            return f"pull failed: {(pulled.stderr.strip().splitlines() or ['?'])[-1]}"
+        code = f"import importlib.metadata as m, {spec.package}; print(m.version({distribution!r}))"
+        ran = engine("run", "--rm", "--network=none", "--entrypoint", "python", image, "-c", code, check=False)
+        if ran.returncode != 0:
+            return f"run failed: {(ran.stderr.strip().splitlines() or ['?'])[-1]}"
+        return f"{spec.package} imports, version {ran.stdout.strip()}"
+
     # ------------------------------------------------------------------ --compile and first import
 
     def first_import(self, image: str, statement: str) -> float:
@@ -498,8 +663,9 @@ class Bench:
     # ------------------------------------------------------------------ the run
 
     def project(self, spec: ProjectSpec, compile_available: bool) -> dict:
-        self.say(f"== {spec.key}: setting up four trees in {self.work / spec.key}")
-        trees = self.setup(spec)
+        if not self.only_runner:
+            self.say(f"== {spec.key}: setting up four trees in {self.work / spec.key}")
+        trees = {} if self.only_runner else self.setup(spec)
         builds: dict = {}
         result: dict = {
             "title": spec.title,
@@ -509,6 +675,8 @@ class Bench:
             "builds": builds,
         }
         for shift, scenario in enumerate(SCENARIOS):
+            if self.only_runner:
+                break
             if scenario == "heavy" and spec.heavy_bump is None:
                 continue
             self.change(spec, scenario, trees)
@@ -532,7 +700,9 @@ class Bench:
                     diff = layer_diff(old, self.engine.layers(builds["bump_ci"][dockerfile]["image"]))
                     result["release"][dockerfile]["ci_layers"] = {"changed": diff.changed, "total": diff.total}
                     result["release"][dockerfile]["ci_bytes_added"] = diff.bytes
-        result["compile"] = self.compile_row(spec, trees, builds["main"]["ours"], compile_available)
+        if not self.only_runner:
+            result["compile"] = self.compile_row(spec, trees, builds["main"]["ours"], compile_available)
+        result["runner"] = self.runner_release(spec)
         return result
 
     def run(self) -> dict:
@@ -572,6 +742,12 @@ class Bench:
             for start in range(0, len(self.images), 50):
                 self.engine("rmi", "-f", *self.images[start:start + 50], check=False)
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def project_files_bytes(package: Path) -> int:
+    """The size of the project's own files: its package directory, bytecode left out."""
+    return sum(path.stat().st_size for path in package.rglob("*")
+               if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc")
 
 
 def write_outputs(results: dict, out_dir: Path) -> list[Path]:

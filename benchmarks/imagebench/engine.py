@@ -233,6 +233,10 @@ class Registry:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
+    def blob(self, repository: str, digest: str) -> bytes:
+        with urllib.request.urlopen(f"http://{self.address}/v2/{repository}/blobs/{digest}", timeout=60) as r:
+            return r.read()
+
     def download_blobs(self, repository: str, digests: list[str]) -> tuple[float, int]:
         """Time downloading these blobs through the registry API (the fallback deploy pull)."""
         start, total = time.perf_counter(), 0

@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING
 from imagebench.analysis import (
     DOCKERFILE_LABELS,
     DOCKERFILES,
+    RUNNER_JOBS,
+    RUNNER_LABELS,
     SCENARIO_LABELS,
     SCENARIOS,
     evaluate_targets,
     human_bytes,
     ratio,
+    runner_job_seconds,
 )
 
 if TYPE_CHECKING:
@@ -220,6 +223,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         for key, title in (("main", "The main dependency bump"), ("heavy", "The heavy dependency bump")):
             _dependency_release(add, row, header, project.get(f"release_{key}", {}), title, bumps.get(key, "?"),
                                 "the dev-only bump's" if key == "main" else "the main bump's")
+        _runner_section(add, project.get("runner"))
         add("Sizes (as `docker images` counts them, uncompressed):")
         add("")
         add(f"| | {header} |")
@@ -335,6 +339,71 @@ def _dependency_release(add, row, header: str, release: Mapping, title: str, wha
     row("deploy host pull, previous release present: time", lambda d: _s(of(d).get("pull_seconds")))
     row("**pull: bytes downloaded** (compressed)", lambda d: _b(of(d).get("pull_bytes")))
     add("")
+
+def _runner_section(add, runner: Mapping | None) -> None:  # type: ignore[no-untyped-def]
+    """The version-bump release on an ephemeral runner (issue 17): three release jobs."""
+    if runner is None:
+        return
+    bases = " and ".join(f"`{image}`" for image in runner.get("base_images", [])) or "the base images"
+    add("The version-bump release on an **ephemeral runner** (issue 17): release 1 of Dockerfile 2 and of "
+        "ours pushed to the local registry with BuildKit's inline cache, then `poetry version patch` and the "
+        f"release job on a new, empty dockerd that has only {bases}, copied in from the machine's engine "
+        "before the clock starts (no registry can be reached here to pull them: a real runner would also "
+        "pull them, which makes the two builds slower and the publish no slower). The publish runs with "
+        "`DOCKER_HOST` pointing at nothing.")
+    add("")
+    add("| | " + " | ".join(RUNNER_LABELS[job] for job in RUNNER_JOBS) + " |")
+    add("| --- | --- | --- | --- |")
+
+    def of(job: str) -> Mapping:
+        return runner.get(job) or {}
+
+    def row(label: str, cell) -> None:  # type: ignore[no-untyped-def]
+        add(f"| {label} | " + " | ".join(cell(job) for job in RUNNER_JOBS) + " |")
+
+    def build(job: str) -> str:
+        if job == "publish":
+            return f"– (it reports {_s(of(job).get('reported_seconds'))} after Poetry's start-up)"
+        docker = of(job).get("docker_build_seconds")
+        return _s(of(job).get("build_seconds")) + ("" if docker is None else f" (`docker build` {_s(docker)})")
+
+    def deps(job: str) -> str:
+        value = of(job).get("deps")
+        if job == "publish":
+            return "– (nothing installed)"
+        return "cached" if value == "cached" else _s(value) if isinstance(value, (int, float)) else "–"
+
+    def layers(job: str) -> str:
+        value = of(job).get("layers") or {}
+        return "–" if not value else f"{value['changed']} of {value['total']}"
+
+    publish = runner_job_seconds(runner, "publish")
+    row("build job: time (Poetry + `docker build`)", build)
+    row("dependency install step", deps)
+    row("push: time", lambda job: "– (part of the command)" if job == "publish" else _s(of(job).get("push_seconds")))
+    row("**release job: time**", lambda job: _s(runner_job_seconds(runner, job)))
+    row("publish / this job", lambda job: _x(ratio(publish, runner_job_seconds(runner, job))))
+    row("**bytes added to the registry** (blobs new to its store: layers, config, manifest; compressed)",
+        lambda job: _b(of(job).get("registry_bytes")))
+    row("blobs of the new image that release 1 lacks (layers and config, compressed)",
+        lambda job: _b(of(job).get("new_blob_bytes")))
+    row("layers whose digest changed", layers)
+    row("cached layers of release 1 the runner downloaded (compressed)",
+        lambda job: "none (no daemon)" if job == "publish" else
+        "–" if of(job).get("cache_bytes") is None else
+        f"{_b(of(job).get('cache_bytes'))} ({of(job).get('cache_layers')} layers)")
+    add("")
+    files = runner.get("project_files_bytes")
+    if files is not None:
+        add(f"The project's own files (its package directory): {_b(files)}.")
+    check = of("publish").get("check")
+    if check:
+        add(f"The published image, pulled on the deploy host: {check}.")
+    for job in RUNNER_JOBS:
+        if of(job).get("error"):
+            add(f"{RUNNER_LABELS[job]}: **not measured**: {of(job)['error']}")
+    add("")
+
 
 def _short(scenario: str) -> str:
     return {
