@@ -78,6 +78,7 @@ class BuildHandler:
                 "both read it."
             )
         selection = configured_selection(project, settings.selection_settings)
+        stub = plan_stub(project, selection)  # the stub the image installs, written below or derived in the build
         if header.stub_stage:
             self.write_line("The Dockerfile derives the dependency stub itself (--stub-stage).")
         else:
@@ -87,9 +88,9 @@ class BuildHandler:
                 selection,
                 installer=header.installer,  # the stub this Dockerfile installs (requirements/ for uv)
                 option=settings.origin("stub-dir"),
+                stub=stub,
             )
             self.write_line(written.message)
-        stub = plan_stub(project, selection)  # the stub the image installs, written above or derived in the build
         with build_command(
             project,
             version,

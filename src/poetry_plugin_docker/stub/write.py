@@ -69,11 +69,13 @@ def write_build_context(
     check: bool = False,
     installer: str = values.DEFAULT_INSTALLER,
     option: str = "--output",
+    stub: Stub | None = None,
 ) -> Result:
     """Write (or --check) the stub for `selection` into `stub_dir`, relative to the project root;
-    `option` is where that path came from, for the one-line refusal of a directory the plugin may not own."""
+    `option` is where that path came from, for the one-line refusal of a directory the plugin may not own;
+    `stub`, when the caller has planned it already (`plan_stub` of the same selection)."""
     output = project.root / stub_directory(project.root, stub_dir, option)
-    stub = plan_stub(project, selection)
+    stub = stub or plan_stub(project, selection)
     dependencies = stub.dependencies
     files = stub_files(project, stub)
     written = [STUB_PYPROJECT, STUB_LOCK, *CHECK_SCRIPTS]
