@@ -49,9 +49,8 @@ from poetry_plugin_docker.docker_build import (
 from poetry_plugin_docker.dockerfile.header import DOCKERFILE_LABEL, STUB_DIGEST_LABEL, stub_digest
 from poetry_plugin_docker.dockerfile.versioning import dynamic_version
 from poetry_plugin_docker.dockerfile.wheel import needs_isolated_build, wheel_inputs
-from poetry_plugin_docker.dockerfile.write import CHECKSUM_PREFIX, overwrite_problem
+from poetry_plugin_docker.dockerfile.write import overwrite_problem, recorded_checksum
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.files import project_path
 from poetry_plugin_docker.host import installed_version
 from poetry_plugin_docker.project.selection import configured_selection
 from poetry_plugin_docker.registry.client import Manifest, Reference, RegistryClient, RegistryError, sha256_digest
@@ -367,8 +366,7 @@ def dockerfile_checksum(dockerfile: Path) -> str:
     problem = overwrite_problem(text)
     if problem:
         raise FallBack(f"{dockerfile.name} {problem}")
-    recorded = next(line for line in text.splitlines() if line.startswith(CHECKSUM_PREFIX))
-    return "sha256:" + recorded[len(CHECKSUM_PREFIX) :].strip()
+    return f"sha256:{recorded_checksum(text)}"
 
 
 def project_fall_back_reason(project: Project, compile_bytecode: bool, installer: str) -> str | None:
@@ -468,13 +466,14 @@ class PublishHandler:
         """The stub digest and Dockerfile checksum this release's image would carry as labels;
         FallBack when its project layer is not one this command can make."""
         settings = read_settings(project.root, project.config, BUILD)
-        dockerfile = project.root / project_path(project.root, settings.dockerfile, settings.origin("dockerfile"))
+        dockerfile = project.root / settings.dockerfile  # checked by read_settings
         header = read_dockerfile_header(dockerfile)
         reason = project_fall_back_reason(project, settings.compile, header.installer)
         if reason:
             raise FallBack(reason)
         checksum = dockerfile_checksum(dockerfile)
-        stub = plan_stub(project, configured_selection(project))  # the stub `poetry docker build` writes
+        # The stub `poetry docker build` writes, for the same settings.
+        stub = plan_stub(project, configured_selection(project, settings.selection_settings))
         return stub_digest(stub.pyproject_text, stub.lock), checksum
 
     def _new_image(self, project: Project, version: str, previous: PreviousImage, layer: Layer) -> tuple[bytes, bytes]:

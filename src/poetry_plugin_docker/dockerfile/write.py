@@ -74,6 +74,11 @@ def _without_checksum(text: str) -> tuple[str | None, str]:
     return found, rest.replace(found, CHECKSUM_PLACEHOLDER) if found else rest
 
 
+def recorded_checksum(text: str) -> str | None:
+    """The checksum on a generated Dockerfile's checksum line, if it has one."""
+    return _without_checksum(text)[0]
+
+
 def overwrite_problem(existing: str) -> str | None:
     """Why an existing Dockerfile must not be overwritten without --force, or None."""
     recorded, rest = _without_checksum(existing)
