@@ -369,14 +369,14 @@ def dockerfile_checksum(dockerfile: Path) -> str:
     return f"sha256:{recorded_checksum(text)}"
 
 
-def project_fall_back_reason(project: Project, compile_bytecode: bool, installer: str) -> str | None:
+def project_fall_back_reason(project: Project, compile_bytecode: bool, project_installer: str) -> str | None:
     """Why this project's layer is not a wheel this command can install like the Dockerfile, or None."""
     if not project.is_package_mode:
         return "the project has package-mode = false (no wheel)"
     if compile_bytecode:
         return "the Dockerfile compiles bytecode (--compile)"
-    if installer != "poetry":
-        return f"the Dockerfile installs the project with {installer}, not pip"
+    if project_installer != "pip":
+        return f"the Dockerfile installs the project with {project_installer}, not pip"
     if dynamic_version(project.pyproject):
         return "the version comes from git tags"
     if needs_isolated_build(project, installed_version("poetry-core")):
@@ -468,7 +468,7 @@ class PublishHandler:
         settings = read_settings(project.root, project.config, BUILD)
         dockerfile = project.root / settings.dockerfile  # checked by read_settings
         header = read_dockerfile_header(dockerfile)
-        reason = project_fall_back_reason(project, settings.compile, header.installer)
+        reason = project_fall_back_reason(project, settings.compile, header.project_installer)
         if reason:
             raise FallBack(reason)
         checksum = dockerfile_checksum(dockerfile)

@@ -155,8 +155,8 @@ SETTINGS: tuple[Setting, ...] = (
             "The command of a HEALTHCHECK (slim images have no curl: use python -c)."),
     Setting(
         "installer", str, _for(*SELECTING, flag="installer"),
-        "What installs the dependencies in the builder: poetry, or uv from the stub's hashed requirements "
-        "in 15 layers (build-context then also writes them).",
+        "What installs the dependencies in the builder, into 15 per-package layers either way: auto (uv "
+        "whenever the lock lets it, else Poetry), uv (from the stub's hashed requirements) or poetry.",
         DEFAULT_INSTALLER, check=values.installer,
     ),
     Setting(
@@ -181,7 +181,7 @@ class Settings:
     only: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     all_extras: bool = False
-    installer: values.Installer = DEFAULT_INSTALLER
+    installer: values.InstallerChoice = DEFAULT_INSTALLER
     python: str | None = None
     base_image: str | None = None
     runtime_image: str | None = None

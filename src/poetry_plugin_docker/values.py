@@ -161,16 +161,19 @@ def _outside_quotes(text: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"$`\\]*\"", "", text)
 
 
+# What installs the dependencies in the builder: uv from the stub's hashed requirements, or Poetry from
+# the stub itself; `auto`, the default, picks uv whenever the lock lets it (dockerfile/plan.py).
 Installer = Literal["poetry", "uv"]
-INSTALLERS: tuple[Installer, ...] = get_args(Installer)
-DEFAULT_INSTALLER: Installer = "poetry"
+InstallerChoice = Literal["auto", "poetry", "uv"]
+INSTALLER_CHOICES: tuple[InstallerChoice, ...] = get_args(InstallerChoice)
+DEFAULT_INSTALLER: InstallerChoice = "auto"
 
 
-def installer(option: str, value: str) -> Installer:
-    for known in INSTALLERS:
+def installer(option: str, value: str) -> InstallerChoice:
+    for known in INSTALLER_CHOICES:
         if value == known:
             return known
-    raise UserError(f"{option} {shown(value)} is not an installer; use poetry or uv.")
+    raise UserError(f"{option} {shown(value)} is not an installer; use auto (the default), poetry or uv.")
 
 
 def stop_signal(option: str, value: str) -> str:

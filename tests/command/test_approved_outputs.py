@@ -77,8 +77,9 @@ CASES = {
     ),
     "no-runtime-dependencies": ("no-dependencies", "", ""),
     "dynamic-version": ("dynamic-version", "", ""),
-    "uv-example": ("example", "--installer uv --syntax none", "--installer uv"),
-    "uv-service": ("service", "--installer uv --builder-package libpq-dev --port 8000", "--installer uv"),
+    # The default (auto) installs these with uv; Poetry when asked to, in the same layers.
+    "poetry-example": ("example", "--installer poetry --syntax none", "--installer poetry"),
+    "poetry-service": ("service", "--installer poetry --builder-package libpq-dev --port 8000", "--installer poetry"),
 }
 
 
@@ -185,7 +186,11 @@ def test_the_approved_header_says_what_the_file_does(case) -> None:
     text = (APPROVED / case / "Dockerfile").read_text()
     header = read_header(text)
     assert header is not None
-    assert header.installer == ("uv" if "--installer uv" in options else "poetry")
+    # Poetry when asked, or when `auto` says in the file why uv cannot (a path, a git dependency, ...).
+    why_poetry = re.search(r"(?m)^# Poetry installs them: .+\.$", text)
+    assert header.installer == ("poetry" if "--installer poetry" in options or why_poetry else "uv")
+    assert not (why_poetry and "--installer poetry" in options)
+    assert ("\nFROM poetry AS deps\n" in text) is (header.installer == "poetry")
     assert header.stub_dir == (None if header.stub_stage else STUB_DIR)
     assert header.stub_stage is ("--stub-stage" in options) is ("\nFROM poetry AS stub\n" in text)
     assert header.ssh is (case == "git-over-ssh") is ("--mount=type=ssh" in text)

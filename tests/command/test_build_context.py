@@ -131,7 +131,7 @@ def test_relocked_dev_only_change_leaves_the_stub_byte_identical(project, poetry
     lock_file = root / "poetry.lock"
     lock_file.write_text(re.sub(r"Poetry [0-9.]+", f"Poetry {version('poetry')}", lock_file.read_text(), count=1))
     assert poetry_cli(root, "docker build-context").status == 0
-    stub = {p.name: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).iterdir()}
+    stub = {p: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).rglob("*") if p.is_file()}
     lock = (root / "poetry.lock").read_bytes()
 
     # A dev bump and a new dev dependency that main packages share nothing with.
@@ -140,7 +140,7 @@ def test_relocked_dev_only_change_leaves_the_stub_byte_identical(project, poetry
     assert (root / "poetry.lock").read_bytes() != lock
     assert poetry_cli(root, "docker build-context --check").status == 0
     assert poetry_cli(root, "docker build-context").status == 0
-    assert {p.name: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).iterdir()} == stub
+    assert {p: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).rglob("*") if p.is_file()} == stub
 
     set_in_pyproject(root, 'six = ">=1.16"', 'six = ">=1.16"\nidna = ">=3.4"')
     _relock(root)
@@ -165,12 +165,12 @@ def test_relocked_dev_only_change_leaves_the_stub_byte_identical(project, poetry
 def test_non_dependency_edits_do_not_change_a_byte(project, poetry_cli, name, old, new) -> None:
     root = project(name)
     assert poetry_cli(root, "docker build-context").status == 0
-    before = {p.name: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).iterdir()}
+    before = {p: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).rglob("*") if p.is_file()}
     set_in_pyproject(root, old, new)
     (root / "README.rst").write_text("readme\n")
     assert poetry_cli(root, "docker build-context --check").status == 0
     assert poetry_cli(root, "docker build-context").status == 0
-    after = {p.name: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).iterdir()}
+    after = {p: p.read_bytes() for p in (root / DEFAULT_STUB_DIR).rglob("*") if p.is_file()}
     assert after == before
 
 
@@ -296,13 +296,18 @@ def test_monorepo_path_dependency_is_carried_non_editable(project, poetry_cli) -
     assert files == [
         ".poetry-plugin-docker",
         "check-venv.py",
+        "layer-venv.py",
         "libs/core/core/__init__.py",
         "libs/core/pyproject.toml",
+        *(f"requirements/{index:02d}.txt" for index in range(1, 16)),
         "runtime-packages.py",
         "services/api/poetry.lock",
         "services/api/pyproject.toml",
         "shared_objects.py",
     ], "the library's sdist files, not its tests"
+    # Poetry installs a path dependency; the layer files name it, in one of the last (pure-Python) layers.
+    naming = [p.name for p in (stub / "requirements").iterdir() if "\ncore==" in p.read_text()]
+    assert naming in (["13.txt"], ["14.txt"], ["15.txt"])
     stub_project = stub / "services" / "api"
     assert "develop" not in (stub_project / "pyproject.toml").read_text()
     assert "develop = true" not in (stub_project / "poetry.lock").read_text()
@@ -336,7 +341,9 @@ def test_dev_only_path_dependency_is_carried_only_for_the_dev_group(project, poe
     assert poetry_cli(root, "docker build-context").status == 0
     assert sorted(p.name for p in (root / DEFAULT_STUB_DIR).rglob("*") if p.is_file()) == [
         ".poetry-plugin-docker",
+        *(f"{index:02d}.txt" for index in range(1, 16)),
         "check-venv.py",
+        "layer-venv.py",
         "poetry.lock",
         "pyproject.toml",
         "runtime-packages.py",

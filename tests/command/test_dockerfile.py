@@ -46,7 +46,8 @@ def test_options_appear_in_the_dockerfile(project, poetry_cli) -> None:
     root = project("pep621-src")
     run = poetry_cli(
         root,
-        "docker dockerfile --output docker/Dockerfile --stub-dir docker/deps --with dev --python 3.12 "
+        "docker dockerfile --installer poetry --output docker/Dockerfile --stub-dir docker/deps --with dev "
+        "--python 3.12 "
         "--base-image registry.example.com/python:3.12 --runtime-image registry.example.com/python:3.12-slim "
         f"--entrypoint pep621-app {MIRROR_ARGS} --build-arg PIP_INDEX_URL",
     )
@@ -89,7 +90,7 @@ def test_python_version_follows_the_constraint(project, poetry_cli) -> None:
 
 def test_extras_and_groups_are_validated(project, poetry_cli) -> None:
     root = project("extras-pep621")
-    run = poetry_cli(root, "docker dockerfile -E idn --extras ini")
+    run = poetry_cli(root, "docker dockerfile -E idn --extras ini --installer poetry")
     assert run.status == 0, run.error
     assert 'poetry install --no-root --only main --extras "idn ini"' in (root / "Dockerfile").read_text()
     assert_one_line_error(poetry_cli(root, "docker dockerfile --force -E nope"), "Extra 'nope'")
@@ -200,6 +201,7 @@ python = "3.12"
 syntax = "none"
 builder-plugins = ["poetry-plugin-pypi-mirror"]
 build-args = ["POETRY_PYPI_MIRROR_URL"]
+installer = "poetry"
 """
 
 
@@ -220,7 +222,7 @@ def test_configuration_table_sets_every_default_and_flags_override_it(project, p
     run = poetry_cli(root, "docker dockerfile --python 3.13 --only main")
     assert run.status == 0, run.error
     text = (root / "docker/Dockerfile").read_text()
-    assert "FROM python:3.13-slim AS runtime" in text and "--only main\n" in text
+    assert "FROM python:3.13-slim AS runtime" in text and "--only main \\\n" in text
 
 
 def test_bad_configuration_is_one_line(project, poetry_cli) -> None:
@@ -238,7 +240,7 @@ def test_requires_plugins_are_installed_in_the_builder(project, poetry_cli) -> N
         "[tool.poetry.scripts]",
         '[tool.poetry.requires-plugins]\npoetry-plugin-export = ">=1.8,<2"\n\n[tool.poetry.scripts]',
     )
-    run = poetry_cli(root, "docker dockerfile")
+    run = poetry_cli(root, "docker dockerfile --installer poetry")
     assert run.status == 0, run.error
     assert "'poetry-plugin-export>=1.8,<2'" in (root / "Dockerfile").read_text()
     assert hadolint(root / "Dockerfile").stdout == ""
@@ -274,7 +276,7 @@ def test_sources_with_credentials_get_a_secret_mount(project, poetry_cli, monkey
     assert "type=secret" not in (root / "Dockerfile").read_text()
     monkeypatch.setenv("POETRY_HTTP_BASIC_INTERNAL_USERNAME", "ci")
     monkeypatch.setenv("POETRY_HTTP_BASIC_INTERNAL_PASSWORD", "s3cret")
-    assert poetry_cli(root, "docker dockerfile").status == 0
+    assert poetry_cli(root, "docker dockerfile --installer poetry").status == 0
     text = (root / "Dockerfile").read_text()
     assert "--mount=type=secret,id=internal-credentials,required=true" in text
     assert 'POETRY_HTTP_BASIC_INTERNAL_PASSWORD="$(cut -d: -f2- /run/secrets/internal-credentials)"' in text
@@ -297,13 +299,14 @@ def test_compile_compiles_dependencies_and_project_in_the_builder(project, poetr
     assert poetry_cli(root, "docker dockerfile").status == 0
     default = (root / "Dockerfile").read_text()
     # pip compiles by default: without --compile the project install says --no-compile explicitly.
-    assert "poetry install --no-root --only main\n" in default and "--compile" not in default
+    assert "compileall" not in default and "--compile " not in default
     assert "--no-warn-script-location --no-compile --root /staging /dist/*.whl" in default
 
     run = poetry_cli(root, "docker dockerfile --compile")
     assert run.status == 0, run.error
     text = (root / "Dockerfile").read_text()
-    assert "poetry install --no-root --compile --only main\n" in text
+    # Bytecode that checks no file time, in each of the three install stages, before the split.
+    assert text.count(f"&& {COMPILE} \\\n    && python /mnt/layer-venv.py") == 3
     assert "--no-warn-script-location --compile --root /staging /dist/*.whl" in text and "--no-compile" not in text
     assert "# Regenerate: poetry docker dockerfile --compile\n" in text
     assert hadolint(root / "Dockerfile").stdout == ""
@@ -317,10 +320,14 @@ def test_compile_compiles_dependencies_and_project_in_the_builder(project, poetr
     assert poetry_cli(root, "docker dockerfile").status == 0
     from_table = (root / "Dockerfile").read_text()
     assert _body(from_table) == _body(text)
-    # With uv, the project's wheel is installed with uv's own option.
-    run = poetry_cli(root, "docker dockerfile --compile --installer uv --force")
+    # With Poetry, the same step after its install (not `poetry install --compile`, whose bytecode checks times).
+    run = poetry_cli(root, "docker dockerfile --compile --installer poetry --force")
     assert run.status == 0, run.error
-    assert "   --no-deps --no-index --no-cache --compile-bytecode /dist/*.whl" in (root / "Dockerfile").read_text()
+    text = (root / "Dockerfile").read_text()
+    assert f"poetry install --no-root --only main \\\n    && {COMPILE} \\\n    && python /mnt/layer-venv.py" in text
+
+
+COMPILE = "/app/.venv/bin/python -m compileall -q --invalidation-mode unchecked-hash /app/.venv/lib"
 
 
 def _body(dockerfile: str) -> str:
@@ -391,7 +398,7 @@ def test_stub_stage_selection_is_the_install_selection(project, poetry_cli, tmp_
         assert run.status == 0, run.error
         text = (root / "Dockerfile").read_text()
         command = f"RUN poetry docker build-context --output stub {selection}\n"
-        assert command in text and f"poetry install --no-root {selection}\n" in text
+        assert command in text and f"poetry install --no-root {selection} \\\n" in text
 
         alone = tmp_path / f"alone-{len(options)}"
         alone.mkdir()
@@ -477,7 +484,7 @@ def test_warns_when_the_stub_on_disk_is_not_the_one_it_installs(project, poetry_
 def test_wheel_is_built_like_poetry_build_would(project, poetry_cli, build_system, isolated) -> None:
     root = project("classic")
     set_in_pyproject(root, 'requires = ["poetry-core>=1.9.0"]', build_system)
-    run = poetry_cli(root, "docker dockerfile --build-arg POETRY_PYPI_MIRROR_URL")
+    run = poetry_cli(root, "docker dockerfile --installer poetry --build-arg POETRY_PYPI_MIRROR_URL")
     assert run.status == 0, run.error
     text = (root / "Dockerfile").read_text()
     wheel_stage = text[text.index("FROM poetry AS wheel") : text.index(" AS runtime")]
@@ -493,7 +500,7 @@ def test_a_build_script_is_copied_and_built_by_poetry(project, poetry_cli) -> No
     set_in_pyproject(root, 'requires = ["poetry-core>=1.9.0"]', 'requires = ["poetry-core>=1.9.0", "setuptools"]')
     (root / "build.py").write_text("def build(setup_kwargs):\n    pass\n")
     relock(root)
-    run = poetry_cli(root, "docker dockerfile")
+    run = poetry_cli(root, "docker dockerfile --installer poetry")
     assert run.status == 0, run.error
     text = (root / "Dockerfile").read_text()
     wheel_stage = text[text.index("FROM poetry AS wheel") : text.index(" AS runtime")]
@@ -526,9 +533,9 @@ def test_a_no_flag_says_false_over_the_tables_true(project, poetry_cli) -> None:
     root = project("example")
     set_in_pyproject(root, "[tool.poetry]", "[tool.poetry-plugin-docker]\ncompile = true\n\n[tool.poetry]")
     assert poetry_cli(root, "docker dockerfile").status == 0
-    assert "poetry install --no-root --compile --only main\n" in (root / "Dockerfile").read_text()
+    assert COMPILE in (root / "Dockerfile").read_text()
     assert poetry_cli(root, "docker dockerfile --no-compile").status == 0
     text = (root / "Dockerfile").read_text()
-    assert "poetry install --no-root --only main\n" in text
+    assert COMPILE not in text
     regenerate = next(line for line in text.splitlines() if line.startswith("# Regenerate: "))
     assert regenerate.endswith(" --no-compile")

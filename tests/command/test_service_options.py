@@ -89,11 +89,11 @@ def test_no_dependencies_means_no_install_step(project, poetry_cli) -> None:
     assert poetry_cli(root, "docker dockerfile").status == 0
     text = (root / "Dockerfile").read_text()
     assert "poetry install" not in text
-    assert "FROM poetry AS deps\nRUN python -m venv --without-pip /app/.venv\n\n" in text
+    assert "FROM uv AS deps\nRUN python -m venv --without-pip /app/.venv\n\n" in text
     assert "runtime-packages.py" not in text  # an empty virtualenv links nothing
     # With a dev group, only that group is installed: there is no main group to name.
-    assert poetry_cli(root, "docker dockerfile --force --with dev").status == 0
-    assert "poetry install --no-root --only dev\n" in (root / "Dockerfile").read_text()
+    assert poetry_cli(root, "docker dockerfile --force --with dev --installer poetry").status == 0
+    assert "poetry install --no-root --only dev \\\n" in (root / "Dockerfile").read_text()
 
 
 BAD_INPUT = [

@@ -63,6 +63,11 @@ def poetry_cli(request: pytest.FixtureRequest, plugin_wheel: Path):
             [str(python), "-m", "pip", "install", "-q", f"poetry=={version}", "poetry-plugin-pypi-mirror"],
             check=True,
         )
+    # The plugin's own dependency besides Poetry (Poetry 1.8 ships it, 2.x does not), next to the pinned Poetry.
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", f"poetry=={version}", "poetry-plugin-export>=1.8.0,<2.0.0"],
+        check=True,
+    )
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(plugin_wheel)],
         check=True,
@@ -106,7 +111,7 @@ def test_stub_is_self_sufficient(poetry_cli, tmp_path: Path, fixture: str) -> No
 
     run = poetry_cli(root, "docker", "build-context")
     assert run.returncode == 0, run.stderr
-    run = poetry_cli(root, "docker", "dockerfile")
+    run = poetry_cli(root, "docker", "dockerfile", "--installer", "poetry")
     assert run.returncode == 0, run.stderr
     assert f"'poetry=={version}'" in (root / "Dockerfile").read_text()
 

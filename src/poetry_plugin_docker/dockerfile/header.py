@@ -50,6 +50,8 @@ class DockerfileHeader:
     ssh: bool  # some RUN mounts the SSH agent: build with --ssh default
     secrets: tuple[str, ...]  # BuildKit secret ids the dependency install mounts
     build_args: tuple[str, ...]  # ARGs the user declared (--build-arg), passed on from the environment
+    # What installs the project's wheel in the wheel stage: pip (before 0.2, uv with --installer uv).
+    project_installer: str = "pip"
 
     def line(self) -> str:
         fields: dict[str, Any] = {
@@ -60,6 +62,7 @@ class DockerfileHeader:
             "ssh": self.ssh,
             "secrets": list(self.secrets),
             "build_args": list(self.build_args),
+            "project_installer": self.project_installer,
         }
         return HEADER_PREFIX + json.dumps(fields, separators=(", ", ": "))
 
@@ -86,6 +89,11 @@ def read_header(text: str) -> DockerfileHeader | None:
         ssh=_field(fields, "ssh", bool),
         secrets=_names(fields, "secrets"),
         build_args=_names(fields, "build_args"),
+        project_installer=(
+            _field(fields, "project_installer", str)
+            if "project_installer" in fields
+            else "uv" if fields.get("installer") == "uv" else "pip"
+        ),
     )
 
 

@@ -29,13 +29,13 @@ from poetry_plugin_docker.project.selection import Selection, installed_selectio
 from poetry_plugin_docker.project.sources import credential_variable
 from poetry_plugin_docker.settings import Settings
 from poetry_plugin_docker.stub.path_dependencies import project_dir_in_stub
-from poetry_plugin_docker.stub.requirements import check_exportable
+from poetry_plugin_docker.stub.requirements import check_exportable, uv_obstacle
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project.loading import Project
     from poetry_plugin_docker.stub.model import Stub
 
-# The uv that `--installer uv` installs in the builder (a single static binary in a wheel).
+# The uv of the builder: it installs the dependencies, or Poetry (a single static binary in a wheel).
 UV_VERSION = "0.13.9"
 PLUGIN_DISTRIBUTION = "poetry-plugin-docker"
 # Python minor versions that have official python:3.X images, newest last.
@@ -94,7 +94,8 @@ class Builder:
     secrets: tuple[Secret, ...]
     git_over_ssh: bool  # some git dependency is reached over SSH: forward the build's SSH agent
     system_git_variable: str  # Poetry's setting for using the git command (which honours GIT_SSH_COMMAND)
-    installer: values.Installer = values.DEFAULT_INSTALLER  # uv: the stub's hashed requirements, no Poetry
+    installer: values.Installer = "uv"  # uv: the stub's hashed requirements, no Poetry
+    installer_reason: str = ""  # why Poetry installs the dependencies, when `auto` did not pick uv
     uv_requirement: str = ""  # uv==X.Y.Z, installed in the builder with --installer uv
     compile: bool = False  # compile bytecode in the builder (dependencies and project)
 
@@ -208,9 +209,7 @@ def plan_dockerfile(
         stub_dir=stub_dir,
     )
     dynamic = dynamic_version(project.pyproject) if project.is_package_mode else None
-    installer = values.installer("--installer", settings.installer)
-    if installer == "uv":
-        _check_uv(settings, stub, dynamic)
+    installer, installer_reason = _installer(settings, stub, dynamic)
     plugin = (f"{PLUGIN_DISTRIBUTION}=={host.plugin}",) if settings.stub_stage else ()
     plugins = [
         *(
@@ -240,6 +239,7 @@ def plan_dockerfile(
                 "POETRY_EXPERIMENTAL_SYSTEM_GIT_CLIENT" if host.is_poetry_1 else "POETRY_SYSTEM_GIT_CLIENT"
             ),
             installer=installer,
+            installer_reason=installer_reason,
             uv_requirement=f"uv=={UV_VERSION}",
             compile=settings.compile,
         ),
@@ -288,16 +288,28 @@ def _check_ignore(names: tuple[str, ...], stub: Stub) -> tuple[str, ...]:
     return tuple(dict.fromkeys(canonicalize_name(name) for name in names))
 
 
-def _check_uv(settings: Settings, stub: Stub, dynamic: DynamicVersion | None) -> None:
-    """The combinations `--installer uv` does not support, each refused with its way out."""
-    check_exportable(stub.lock_data)
+def _installer(settings: Settings, stub: Stub, dynamic: DynamicVersion | None) -> tuple[values.Installer, str]:
+    """What installs the dependencies, and why Poetry when `auto` did not pick uv ("" otherwise).
+    `--installer uv` refuses, with its way out, what only Poetry can do."""
+    choice = values.installer("--installer", settings.installer)
+    if choice == "poetry":
+        return "poetry", ""
     if settings.stub_stage:
-        raise UserError("--stub-stage runs Poetry in the build, and --installer uv has none; drop one of them.")
-    if dynamic and dynamic.poetry_plugin:
+        obstacle: str | None = "--stub-stage runs Poetry in the build"
+    elif dynamic and dynamic.poetry_plugin:
+        obstacle = "poetry-dynamic-versioning as a Poetry plugin needs Poetry to build the wheel"
+    else:
+        obstacle = uv_obstacle(stub.lock_data)
+        obstacle = obstacle and f"{obstacle}, which uv cannot install from hashed requirements"
+    if choice == "auto":
+        return ("poetry", obstacle) if obstacle else ("uv", "")
+    if obstacle:
+        check_exportable(stub.lock_data)  # the lock's own obstacle, in its own words
         raise UserError(
-            "poetry-dynamic-versioning as a Poetry plugin needs Poetry to build the wheel, and --installer uv "
-            "has none; use --installer poetry (or its build backend, poetry_dynamic_versioning.backend)."
+            f"--installer uv cannot build this project: {obstacle}. "
+            "Drop --installer uv: the default (auto) uses Poetry for it, in the same layers."
         )
+    return "uv", ""
 
 
 def _stop_signal(requested: str | None, stub: Stub) -> tuple[str, StopSignalReason]:

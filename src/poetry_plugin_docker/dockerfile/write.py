@@ -146,11 +146,10 @@ def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfileP
     if not (project_in_stub / STUB_LOCK).exists():
         return f" Run `poetry docker build-context` to write the stub it copies ({plan.dependencies.stub_dir}/)."
     layer_file = project.root / plan.dependencies.stub_dir / LAYERS_DIR / f"{LAYER_NAMES[0]}.txt"
-    if plan.builder.installer == "uv" and not layer_file.exists():
+    if plan.dependencies.poetry_install_options is not None and not layer_file.exists():
         return (
-            f" Warning: {plan.dependencies.stub_dir}/ has no {LAYERS_DIR}/, the requirements --installer uv "
-            "installs; run "
-            "`poetry docker build-context --installer uv`, or keep installer = \"uv\" in [tool.poetry-plugin-docker]."
+            f" Warning: {plan.dependencies.stub_dir}/ has no {LAYERS_DIR}/, the dependency layers' files "
+            "(an older plugin's stub); run `poetry docker build-context`."
         )
     if differing_files(project_in_stub, {STUB_PYPROJECT: stub.pyproject_text, STUB_LOCK: stub.lock}):
         return (

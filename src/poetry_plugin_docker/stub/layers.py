@@ -1,4 +1,4 @@
-"""Which image layer each dependency goes to, with `--installer uv`: stable, heavy packages first.
+"""Which image layer each dependency goes to, whatever installs it: stable, heavy packages first.
 
 A dependency update ships its own layer instead of the whole virtualenv. The Dockerfile has
 a fixed set of layers, so it never changes with the lock. A package's layer depends only on
@@ -31,12 +31,18 @@ LAYERS_DIR = "requirements"
 # dependency change reinstalls its stage's packages only (from the cache mount, or downloaded again
 # on a runner whose cache mounts are empty). The pure-Python tail, which most updates touch, alone.
 STAGE_LAYERS = (LAYER_NAMES[:6], LAYER_NAMES[6:HEAVY_LAYERS], LAYER_NAMES[HEAVY_LAYERS:])
+# The stages whose layers can hold compiled files: the lookup of the runtime image's system packages
+# reads these only, so that a pure-Python update (the most frequent) never waits for it.
+COMPILED_STAGE_LAYERS = STAGE_LAYERS[:2]
 # A wheel for any platform and any Python ABI: pure Python.
 _PURE_WHEEL = re.compile(r"-none-any\.whl$")
 
 
 def is_compiled(package: dict[str, Any]) -> bool:
-    """Platform wheels, or no wheel at all (built from source): compiled, and usually heavy."""
+    """Platform wheels, or no wheel at all (built from source): compiled, and usually heavy. A path
+    dependency (a library of the same repository, which changes as often as the project) is not."""
+    if (package.get("source") or {}).get("type") == "directory":
+        return False
     names = [str(file.get("file", "")) for file in package.get("files", [])]
     wheels = [name for name in names if name.endswith(".whl")]
     return not wheels or not all(_PURE_WHEEL.search(name) for name in wheels)
@@ -74,3 +80,16 @@ def split_requirements(requirements: str, lock_data: dict[str, Any], header: str
         body = "\n".join([*options, *sorted(requirements_of_layer)])
         files[layer] = header.format(layer=layer) + (body + "\n" if body else "")
     return files
+
+
+def split_names(lock_data: dict[str, Any], header: str) -> dict[str, str]:
+    """One file per layer naming the locked distributions that go to it (`name==version`), for a
+    lock that Poetry installs: layer-venv.py reads only the names."""
+    entries: dict[str, set[str]] = {name: set() for name in LAYER_NAMES}
+    for package in lock_data.get("package", []):
+        name = canonicalize_name(package["name"])
+        entries[layer_of(name, is_compiled(package))].add(f"{name}=={package.get('version', '')}".rstrip("="))
+    return {
+        layer: header.format(layer=layer) + "".join(f"{line}\n" for line in sorted(names))
+        for layer, names in entries.items()
+    }

@@ -1,10 +1,14 @@
-"""The stub lock as the hashed requirements files that `--installer uv` installs, one per layer.
+"""The stub lock as one requirements file per dependency layer: what uv installs, or what Poetry's install holds.
 
 Poetry's own export rules (poetry-plugin-export's `Exporter`) write the requirements from
 the stub itself (its pyproject and lock, nothing else), so they are byte-stable across
 releases like the stub. Every line pins a version and carries the lock's hashes, and uv
 installs them with `--require-hashes --no-deps`: exactly the locked set, no resolution in
 the build. layers.py splits them into the image's dependency layers.
+
+A lock that uv cannot install from hashes (uv_obstacle: a path or git dependency, a package
+without hashes) is installed by Poetry instead, in one step; its layer files then only name
+each layer's distributions, for layer-venv.py to split Poetry's virtualenv the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from cleo.io.null_io import NullIO
 from packaging.utils import canonicalize_name
 
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.stub.layers import LAYERS_DIR, split_requirements
+from poetry_plugin_docker.stub.layers import LAYERS_DIR, split_names, split_requirements
 from poetry_plugin_docker.stub.pyproject import STUB_LOCK, STUB_PYPROJECT
 
 if TYPE_CHECKING:
@@ -26,38 +30,51 @@ if TYPE_CHECKING:
     from poetry_plugin_docker.stub.model import Stub
 
 HEADER = (
-    "# Dependency layer {layer}, written by `poetry docker build-context --installer uv` from the stub's\n"
+    "# Dependency layer {layer}, written by `poetry docker build-context` from the stub's\n"
     "# poetry.lock (Poetry's export, with hashes); `uv pip install --require-hashes --no-deps` installs it.\n"
+)
+# When uv cannot install the lock (uv_obstacle), Poetry installs it, and these files only name the layers.
+POETRY_HEADER = (
+    "# Dependency layer {layer}, written by `poetry docker build-context` from the stub's poetry.lock:\n"
+    "# Poetry installs the lock, then layer-venv.py moves the distributions named here into this layer.\n"
 )
 # Lock sources that a hashed requirements file cannot carry: uv refuses them with --require-hashes.
 _DIRECT_SOURCES = {"git": "a git", "directory": "a path", "file": "a local file", "url": "a direct URL"}
 
 
-def check_exportable(lock_data: dict[str, Any]) -> None:
-    """One line naming the first locked package that uv cannot install from hashes, if any."""
+def uv_obstacle(lock_data: dict[str, Any]) -> str | None:
+    """Why uv cannot install this lock from hashed requirements, naming the first package it cannot
+    ("core is a path dependency"); None when it can."""
     for package in lock_data.get("package", []):
         source_type = (package.get("source") or {}).get("type")
         if source_type in _DIRECT_SOURCES:
-            why = f"is {_DIRECT_SOURCES[source_type]} dependency"
-        elif not package.get("files"):
-            why = "has no file hashes in poetry.lock"
-        else:
-            continue
+            return f"{package['name']} is {_DIRECT_SOURCES[source_type]} dependency"
+        if not package.get("files"):
+            return f"{package['name']} has no file hashes in poetry.lock"
+    return None
+
+
+def check_exportable(lock_data: dict[str, Any]) -> None:
+    """For `--installer uv`: one line naming the first locked package that uv cannot install, if any."""
+    obstacle = uv_obstacle(lock_data)
+    if obstacle:
         raise UserError(
-            f"--installer uv cannot install {package['name']}: it {why}, which a hashed requirements file "
-            "cannot hold. Use --installer poetry."
+            f"--installer uv cannot install this lock: {obstacle}, which a hashed requirements file cannot hold. "
+            "Drop --installer uv: the default (auto) installs it with Poetry, in the same layers."
         )
 
 
 def layer_requirements(stub: Stub, selection: Selection | None) -> dict[str, bytes]:
     """The requirements file of each dependency layer, by path in the stub directory, for this
     stub and selection (None: nothing to install, every file empty)."""
-    files = split_requirements(_export(stub, selection), stub.lock_data, HEADER)
+    if uv_obstacle(stub.lock_data):
+        files = split_names(stub.lock_data if selection else {}, POETRY_HEADER)
+    else:
+        files = split_requirements(_export(stub, selection), stub.lock_data, HEADER)
     return {f"{LAYERS_DIR}/{layer}.txt": text.encode("utf-8") for layer, text in files.items()}
 
 
 def _export(stub: Stub, selection: Selection | None) -> str:
-    check_exportable(stub.lock_data)
     if selection is None:
         return ""
     # Imported here: Poetry's factory and the exporter load only when uv is the installer.

@@ -29,7 +29,7 @@ from poetry_plugin_docker.stub.pyproject import (
     STUB_LOCK,
     STUB_PYPROJECT,
 )
-from poetry_plugin_docker.stub.requirements import layer_requirements
+from poetry_plugin_docker.stub.requirements import check_exportable, layer_requirements
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project.loading import Project
@@ -79,10 +79,12 @@ def write_build_context(
     dependencies = stub.dependencies
     files = stub_files(project, stub)
     written = [STUB_PYPROJECT, STUB_LOCK, *CHECK_SCRIPTS]
-    if values.installer("--installer", installer) == "uv":  # what the uv installer installs, from the stub
-        files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group)))
-        files[LAYER_SCRIPT] = LAYER_SCRIPT_SOURCE.read_bytes()
-        written += [f"{LAYERS_DIR}/", LAYER_SCRIPT]
+    if values.installer("--installer", installer) == "uv":
+        check_exportable(stub.lock_data)
+    # What uv installs in each layer (or, for a lock only Poetry installs, the names), and the split.
+    files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group)))
+    files[LAYER_SCRIPT] = LAYER_SCRIPT_SOURCE.read_bytes()
+    written += [f"{LAYERS_DIR}/", LAYER_SCRIPT]
     shown = shown_path(output, project.root) + "/"
     stale = stale_copies(output, files, dependency_dirs_in_stub(project.root, dependencies))
     if check:
