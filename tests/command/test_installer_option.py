@@ -9,6 +9,7 @@ import pytest
 from helpers import assert_one_line_error, set_in_pyproject
 
 from poetry_plugin_docker.settings import DEFAULT_STUB_DIR
+from poetry_plugin_docker.stub import requirements
 from poetry_plugin_docker.stub.layers import LAYER_NAMES, LAYERS_DIR, STAGE_LAYERS
 from poetry_plugin_docker.stub.pyproject import LAYER_SCRIPT, LAYER_SCRIPT_SOURCE
 
@@ -116,3 +117,22 @@ def test_uv_reads_index_credentials_from_the_secret_as_a_netrc(project, poetry_c
             ">> /run/netrc/netrc &&" in stage
         )
         assert "&& NETRC=/run/netrc/netrc uv pip install --python /app/.venv/bin/python" in stage
+
+
+def test_the_export_runs_again_only_when_its_inputs_change(project, poetry_cli, monkeypatch) -> None:
+    root = project("classic")
+    assert poetry_cli(root, "docker build-context").status == 0
+    layers = root / DEFAULT_STUB_DIR / LAYERS_DIR
+    files = {path.name: path.read_bytes() for path in layers.iterdir()}
+    assert len({content.splitlines()[-1] for content in files.values()}) == 1  # one inputs line, in every file
+
+    def no_export(*_: object) -> str:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(requirements, "_export", no_export)
+    set_in_pyproject(root, 'version = "0.3.0"', 'version = "0.3.1"')
+    assert poetry_cli(root, "docker build-context").status == 0  # a release: the files as they are
+    assert {path.name: path.read_bytes() for path in layers.iterdir()} == files
+    # Another selection is another input: exported again.
+    run = poetry_cli(root, "docker build-context --with dev")
+    assert run.status != 0 and "exported again" in run.error + run.output

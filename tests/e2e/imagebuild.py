@@ -22,7 +22,8 @@ DOCKERFILE_OPTIONS = [
     "--build-arg",
     "POETRY_PYPI_MIRROR_URL",
 ]
-DEPENDENCY_STEP = "poetry install --no-root"
+# The dependency install, with either installer: Poetry's one step, or each of uv's install stages.
+DEPENDENCY_STEPS = r"poetry install --no-root|uv pip install --python /app/\.venv/bin/python --require-hashes"
 # The runtime step that adds the project (build log: COPY --from=wheel ...; history: COPY ...).
 PROJECT_STEP = "/staging/app/.venv/ /app/.venv/"
 
@@ -39,6 +40,21 @@ class Build:
 
     def cached(self, text: str) -> bool:
         return f"\n{self.step_id(text)} CACHED" in self.log
+
+    def install_steps(self) -> list[str]:
+        """The step ids of the dependency install (one with Poetry, three with uv)."""
+        pattern = rf"^(#\d+) \[[^\]]+\] [^\n]*(?:{DEPENDENCY_STEPS})"
+        steps = list(dict.fromkeys(re.findall(pattern, self.log, re.MULTILINE)))
+        assert steps, f"no dependency install step in the build log:\n{self.log}"
+        return steps
+
+    def dependencies_cached(self) -> bool:
+        """Every dependency install step CACHED."""
+        return all(f"\n{step} CACHED" in self.log for step in self.install_steps())
+
+    def dependency_log(self) -> str:
+        steps = tuple(f"{step} " for step in self.install_steps())
+        return "\n".join(line for line in self.log.splitlines() if line.startswith(steps))
 
     def step_log(self, text: str) -> str:
         step = self.step_id(text)

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 from helpers import mirror_url, set_in_pyproject
-from imagebuild import DEPENDENCY_STEP, PROJECT_STEP, Project
+from imagebuild import PROJECT_STEP, Project
 from packaging.version import Version
 
 pytestmark = pytest.mark.docker
@@ -69,7 +69,7 @@ def _release_cycle(app: Project, distribution: str, module: str) -> None:
     app.poetry("version", "patch")
     assert app.version != old_version
     second = app.build()
-    assert second.cached(DEPENDENCY_STEP), "the dependency install must be CACHED after a version bump"
+    assert second.dependencies_cached(), "the dependency install must be CACHED after a version bump"
     assert not second.cached(PROJECT_STEP)
     assert app.python(second.tag, f"import importlib.metadata as m; print(m.version('{distribution}'))") == app.version
     before, after = app.layers(first.tag), app.layers(second.tag)
@@ -84,7 +84,7 @@ def _release_cycle(app: Project, distribution: str, module: str) -> None:
         (app.root / "pyproject.toml").read_text() + "\n[tool.ruff]\nline-length = 100\n"
     )
     third = app.build()
-    assert third.cached(DEPENDENCY_STEP), "editing description/[tool.ruff] must not rebuild dependencies"
+    assert third.dependencies_cached(), "editing description/[tool.ruff] must not rebuild dependencies"
     assert app.layers(third.tag)[:-1] == after[:-1]
 
     # 4. A dev-only dependency change, re-locked: the pruned stub is unchanged, the step CACHED.
@@ -94,7 +94,7 @@ def _release_cycle(app: Project, distribution: str, module: str) -> None:
     assert (app.root / "poetry.lock").read_bytes() != lock_before
     dev_bump = app.build()
     assert (app.root / ".docker-deps" / "poetry.lock").read_bytes() == stub_before
-    assert dev_bump.cached(DEPENDENCY_STEP), "a dev-only lock change must not rebuild the dependencies"
+    assert dev_bump.dependencies_cached(), "a dev-only lock change must not rebuild the dependencies"
     assert app.layers(dev_bump.tag)[:-1] == after[:-1]
 
     # 5. A new main dependency: the dependency step reruns and the package imports.
@@ -102,8 +102,8 @@ def _release_cycle(app: Project, distribution: str, module: str) -> None:
     app.poetry("add", "--lock", f"six>=1.16,!=1.9999.{time.time_ns()}")
     fourth = app.build()
     assert (app.root / ".docker-deps" / "poetry.lock").read_bytes() != stub_before
-    assert not fourth.cached(DEPENDENCY_STEP), (
-        f"a new dependency must rebuild the dependency layer:\n{fourth.step_log(DEPENDENCY_STEP)}"
+    assert not fourth.dependencies_cached(), (
+        f"a new dependency must rebuild the dependency layer:\n{fourth.dependency_log()}"
     )
     assert app.python(fourth.tag, "import six; print(six.__name__)") == "six"
 
@@ -176,11 +176,11 @@ def test_monorepo_path_dependency_is_installed_non_editable(project, docker) -> 
 
         # A version bump of the service keeps the dependency layer; a library change rebuilds it.
         app.poetry("version", "patch")
-        assert app.build().cached(DEPENDENCY_STEP)
+        assert app.build().dependencies_cached()
         library = app.root.parent.parent / "libs" / "core" / "core" / "__init__.py"
         library.write_text(library.read_text() + f"VARIANT = {time.time_ns()}\n")
         changed = app.build()
-        assert not changed.cached(DEPENDENCY_STEP)
+        assert not changed.dependencies_cached()
         assert app.python(changed.tag, "import core; print(core.VARIANT > 0)") == "True"
     finally:
         app.remove_images()

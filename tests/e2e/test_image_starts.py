@@ -74,10 +74,9 @@ def test_the_build_fails_on_a_record_naming_missing_files(project, docker) -> No
     # What a hand-made slimming step does: delete files of an installed distribution.
     dockerfile = app.root / "Dockerfile"
     text = dockerfile.read_text()
-    text = text.replace(
-        "COPY --from=deps /app/.venv /app/.venv\n",
-        "COPY --from=deps /app/.venv /app/.venv\nRUN rm /app/.venv/lib/python3.11/site-packages/six.py\n",
-    )
+    after_the_layers = "# The virtualenv first on PATH"
+    assert after_the_layers in text
+    text = text.replace(after_the_layers, f"RUN rm /app/.venv/lib/python3.11/site-packages/six.py\n{after_the_layers}")
     dockerfile.write_text(text)
     log = _failed_build(app)
     assert "check-venv: six 1.17.0: RECORD names 1 missing file: six.py" in log, log

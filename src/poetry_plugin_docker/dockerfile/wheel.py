@@ -50,7 +50,7 @@ def needs_isolated_build(project: Project, poetry_core: str | None) -> bool:
 
 
 def build_requirements(project: Project) -> tuple[str, ...]:
-    """`[build-system] requires`, for `--installer uv` to install before the project's files and build
+    """`[build-system] requires`, for the uv builder to install before the project's files and build
     without an isolated environment; empty when the project names no build backend (uv then falls back
     to the isolated build it would make anyway)."""
     build_system = project.pyproject.get("build-system") or {}

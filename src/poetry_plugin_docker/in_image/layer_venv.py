@@ -1,9 +1,9 @@
-"""Split an installed virtualenv into the image's dependency layers, with `--installer uv`.
+"""Split an installed virtualenv into the image's dependency layers, whatever installed it.
 
-`poetry docker build-context --installer uv` writes this file next to the dependency stub as
-`layer-venv.py`. Each install stage of the Dockerfile installs the requirements files of a few
-layers at once (one uv run, parallel downloads) and then runs, in the same RUN (so that the
-files only move within one layer: a rename),
+`poetry docker build-context` writes this file next to the dependency stub as `layer-venv.py`.
+Each install stage of the Dockerfile installs the requirements files of a few layers at once
+(one uv run, parallel downloads; or Poetry, all of them) and then runs, in the same RUN (so
+that the files only move within one layer: a rename),
 
     python layer-venv.py VIRTUALENV OUTPUT NN.txt...
 

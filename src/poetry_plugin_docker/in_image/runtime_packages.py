@@ -3,7 +3,7 @@
     python runtime-packages.py VIRTUALENV RUNTIME_ROOT
 
 It runs in the deps stage, after the dependency install (VIRTUALENV may also hold virtualenvs
-side by side: the dependency layers of `--installer uv`, each mounted from its stage), with the
+side by side: the dependency layers, each mounted from its stage), with the
 runtime base image mounted read-only on RUNTIME_ROOT. For each shared library that `ldd` (here,
 in the builder, where the extensions were built) finds linked, and that is neither inside the
 virtualenv (a wheel's vendored `.libs`) nor in the runtime image, it prints the package that
@@ -81,7 +81,7 @@ def runtime_packages(argv: list[str]) -> int:
     packages: dict[str, list[str]] = {}
     extensions = set(extension_modules(venv))
     users_of: dict[str, set[str]] = {}
-    # With --installer uv, VIRTUALENV holds each layer's virtualenv side by side: a library of another
+    # VIRTUALENV holds each layer's virtualenv side by side: a library of another
     # layer's package (torch's nvidia libraries) is not found from this one, but is in the image.
     in_venv = {os.path.basename(path) for path in files}
     for path, libraries in linked_libraries(files).items():

@@ -13,7 +13,9 @@ each layer's distributions, for layer-venv.py to split Poetry's virtualenv the s
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +24,7 @@ from cleo.io.null_io import NullIO
 from packaging.utils import canonicalize_name
 
 from poetry_plugin_docker.errors import UserError
-from poetry_plugin_docker.stub.layers import LAYERS_DIR, split_names, split_requirements
+from poetry_plugin_docker.stub.layers import LAYER_NAMES, LAYERS_DIR, split_names, split_requirements
 from poetry_plugin_docker.stub.pyproject import STUB_LOCK, STUB_PYPROJECT
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ POETRY_HEADER = (
     "# Dependency layer {layer}, written by `poetry docker build-context` from the stub's poetry.lock:\n"
     "# Poetry installs the lock, then layer-venv.py moves the distributions named here into this layer.\n"
 )
+# Bumped when the layer files' content changes for the same inputs (a new plugin's rules).
+FILES_FORMAT = 1
 # Lock sources that a hashed requirements file cannot carry: uv refuses them with --require-hashes.
 _DIRECT_SOURCES = {"git": "a git", "directory": "a path", "file": "a local file", "url": "a direct URL"}
 
@@ -64,14 +68,56 @@ def check_exportable(lock_data: dict[str, Any]) -> None:
         )
 
 
-def layer_requirements(stub: Stub, selection: Selection | None) -> dict[str, bytes]:
+def layer_requirements(stub: Stub, selection: Selection | None, output: Path | None = None) -> dict[str, bytes]:
     """The requirements file of each dependency layer, by path in the stub directory, for this
-    stub and selection (None: nothing to install, every file empty)."""
+    stub and selection (None: nothing to install, every file empty). The files already in
+    `output`, when they were written from the same inputs: the export is most of a release
+    job's start-up, and its inputs change only with the dependencies."""
+    inputs = _inputs_line(stub, selection)
+    written = _written_from(output, inputs) if output else None
+    if written:
+        return written
     if uv_obstacle(stub.lock_data):
         files = split_names(stub.lock_data if selection else {}, POETRY_HEADER)
     else:
         files = split_requirements(_export(stub, selection), stub.lock_data, HEADER)
-    return {f"{LAYERS_DIR}/{layer}.txt": text.encode("utf-8") for layer, text in files.items()}
+    return {f"{LAYERS_DIR}/{layer}.txt": (text + inputs).encode("utf-8") for layer, text in files.items()}
+
+
+def _inputs_line(stub: Stub, selection: Selection | None) -> str:
+    """The last line of every layer file: a digest of what it is derived from (the stub, the
+    selection, the export's rules), which stays the same across releases as the stub does."""
+    digest = hashlib.sha256()
+    for part in (
+        stub.pyproject_text,
+        stub.lock,
+        (selection.install_options() if selection else "").encode("utf-8"),
+        f"{FILES_FORMAT} poetry-plugin-export {_export_version()}".encode(),
+    ):
+        digest.update(hashlib.sha256(part).digest())
+    return f"# Written from the stub {digest.hexdigest()[:32]}.\n"
+
+
+def _written_from(output: Path, inputs: str) -> dict[str, bytes] | None:
+    """The layer files in `output`, if every one of them ends with this inputs line."""
+    files = {}
+    for layer in LAYER_NAMES:
+        name = f"{LAYERS_DIR}/{layer}.txt"
+        try:
+            content = (output / name).read_bytes()
+        except OSError:
+            return None
+        if not content.endswith(inputs.encode("utf-8")):
+            return None
+        files[name] = content
+    return files
+
+
+def _export_version() -> str:
+    try:
+        return metadata.version("poetry-plugin-export")
+    except metadata.PackageNotFoundError:
+        return "none"
 
 
 def _export(stub: Stub, selection: Selection | None) -> str:

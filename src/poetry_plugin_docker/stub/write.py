@@ -82,7 +82,7 @@ def write_build_context(
     if values.installer("--installer", installer) == "uv":
         check_exportable(stub.lock_data)
     # What uv installs in each layer (or, for a lock only Poetry installs, the names), and the split.
-    files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group)))
+    files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group), output))
     files[LAYER_SCRIPT] = LAYER_SCRIPT_SOURCE.read_bytes()
     written += [f"{LAYERS_DIR}/", LAYER_SCRIPT]
     shown = shown_path(output, project.root) + "/"
