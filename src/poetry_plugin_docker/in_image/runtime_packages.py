@@ -66,6 +66,14 @@ def owning_package(library: str) -> str | None:
     return None
 
 
+def in_virtualenv(path: str, root: str) -> str:
+    """A file's path as the image will have it, inside the virtualenv (lib/python3.X/...), also when
+    `root` holds the dependency layers (/layer/NN/app/.venv/lib/...)."""
+    relative = os.path.relpath(path, root)
+    _, venv, inside = relative.rpartition(".venv/")
+    return inside if venv else relative
+
+
 def runtime_packages(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: runtime-packages.py VIRTUALENV RUNTIME_ROOT", file=sys.stderr)
@@ -99,7 +107,7 @@ def runtime_packages(argv: list[str]) -> int:
         if inside(os.path.realpath(library), venv) or in_runtime(library, runtime_root, directories):
             continue
         package = owning_package(library)
-        used_by = ", ".join(sorted(os.path.relpath(path, venv) for path in users)[:2])
+        used_by = ", ".join(sorted(in_virtualenv(path, venv) for path in users)[:2])
         if package is None:
             print(PREFIX, f"{library} (for {used_by}) belongs to no Debian package", file=sys.stderr)
             continue
