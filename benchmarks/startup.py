@@ -40,6 +40,25 @@ def timed(command: list[str], cwd: Path) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def measure(runs: int, poetry: str | None = None, warmups: int = 2) -> tuple[list[float], list[float]]:
+    """Milliseconds of `poetry --version` and of `poetry docker build-context`, interleaved,
+    `runs` each, on a scratch copy of the bundled example (after `warmups` untimed runs of each).
+    benchmarks/run.py calls this for its start-up target."""
+    poetry = poetry or str(Path(sys.executable).parent / "poetry")
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(scratch) / "fastapi-service"
+        shutil.copytree(REPO / "examples" / "fastapi-service", project,
+                        ignore=shutil.ignore_patterns(".venv", "__pycache__", ".docker-deps", "dist"))
+        for _ in range(warmups):  # writes the bytecode cache
+            timed([poetry, "--version"], project)
+            timed([poetry, "docker", "build-context"], project)
+        baseline, ours = [], []
+        for _ in range(runs):
+            baseline.append(timed([poetry, "--version"], project))
+            ours.append(timed([poetry, "docker", "build-context"], project))
+    return baseline, ours
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -47,17 +66,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.no_bytecode_cache:
         ENVIRONMENT.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=tempfile.mkdtemp())
-    poetry = str(Path(sys.executable).parent / "poetry")
-    with tempfile.TemporaryDirectory() as scratch:
-        project = Path(scratch) / "fastapi-service"
-        shutil.copytree(REPO / "examples" / "fastapi-service", project)
-        for _ in range(2):  # warm-up: writes the bytecode cache
-            timed([poetry, "--version"], project)
-            timed([poetry, "docker", "build-context"], project)
-        baseline, ours = [], []
-        for _ in range(args.runs):
-            baseline.append(timed([poetry, "--version"], project))
-            ours.append(timed([poetry, "docker", "build-context"], project))
+    baseline, ours = measure(args.runs)
     base, plugin = statistics.median(baseline), statistics.median(ours)
     added = plugin - base
     print(f"poetry --version:            median {base:7.1f} ms over {args.runs} runs")

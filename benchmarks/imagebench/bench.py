@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagebench.analysis import (
+    DEPENDENCY_LAYER_MARKERS,
     DOCKERFILES,
     SCENARIOS,
     cache_pull_bytes,
     dependency_install,
+    dependency_layers_changed,
     layer_diff,
     manifest_blobs,
     new_blob_bytes,
@@ -41,13 +43,13 @@ OURS_OPTIONS = (
     "--builder-plugin", "poetry-plugin-pypi-mirror", "--build-arg", "POETRY_PYPI_MIRROR_URL",
 )
 BASE_IMAGES = {"naive": "python:3.11", "handwritten": "python:3.11-slim", "ours": "python:3.11-slim",
-               "uv": "python:3.11-slim"}
+               "poetry": "python:3.11-slim"}
 VENV_LAYER = "COPY /app/.venv /app/.venv"
-# With --installer uv, the virtualenv is 15 layers, each copied like this (COPY /layer/NN/ /).
-UV_VENV_LAYER = "COPY /layer/"
-# The uv tree keeps its installer in the table, so that `poetry docker build` writes the layer files.
-UV_TABLE = '\n[tool.poetry-plugin-docker]\ninstaller = "uv"\n'
-OURS = ("ours", "uv")
+# Ours (3, uv by default, and 4, Poetry) copies the virtualenv as 15 layers, each like this (COPY /layer/NN/ /).
+LAYERED_VENV = "COPY /layer/"
+# Dockerfile 4's tree keeps its installer in the table, so that `poetry docker build` writes the same file.
+POETRY_TABLE = '\n[tool.poetry-plugin-docker]\ninstaller = "poetry"\n'
+OURS = ("ours", "poetry")
 # The ephemeral-runner release (issue 17): BuildKit's inline cache, as Docker 20.10's docker driver
 # exports it (`--cache-to` needs buildx); every build of the scenario writes it, as a release job would.
 INLINE_CACHE = ("--build-arg", "BUILDKIT_INLINE_CACHE=1")
@@ -157,7 +159,12 @@ METHOD = [
     "tag is timed; its bytes are the compressed blobs of the new manifest that the previous "
     "one does not have.",
     "Sizes: `docker image inspect` `.Size` of the image after the bump and of its base image; "
-    "the virtualenv is the `COPY /app/.venv` layer.",
+    "the virtualenv is the `COPY /app/.venv` layer (1 and 2), or the 15 `COPY /layer/NN/ /` "
+    "layers (ours, 3 and 4), from `docker history`.",
+    "Dev-only bump: each image after it against the one before it (the CI-runner bump's): its "
+    "layers whose digest the previous image lacks, and among them its dependency layers (those "
+    "`docker history` says `COPY /layer/NN/` or `COPY /app/.venv` created, matched to the "
+    "layers through the image config's history).",
     "Poetry runs from Python's bytecode cache, as on a user's machine: the runner drops "
     "`PYTHONDONTWRITEBYTECODE` (set globally on this machine) and runs each Poetry command once "
     "before timing anything.",
@@ -177,6 +184,16 @@ METHOD = [
     "pointing at a socket that does not exist, timed as a whole (Poetry's start-up included); it "
     "pushes the version's tag and `latest`. Bytes added: the registry's blob store (layers, "
     "configs and manifests) before and after each job.",
+    "Ephemeral runner, dependency-update release (issue 18): two more fresh copies (Dockerfile 2 and "
+    "ours), release 1 of each built and pushed as above, then the main bump (one `poetry lock`, "
+    "copied to both) and `poetry version patch`, committed; each release job (build with "
+    "`--cache-from REG/…:<release 1>` + push) on a new throwaway dockerd holding only the base images. "
+    "Pulled by the runner: release 1's layers, other than the base images', that the new image holds "
+    "(BuildKit took them from the registry; compressed sizes from release 1's manifest). Pushed: the "
+    "registry's blob store before and after.",
+    "Start-up (benchmarks/startup.py): `poetry --version` and `poetry docker build-context` run "
+    "interleaved on a scratch copy of the bundled example, after two untimed runs of each, before "
+    "any build; the medians are compared.",
 ]
 
 
@@ -186,7 +203,7 @@ def now() -> str:
 
 class Bench:
     def __init__(self, projects: list[str], logs: Path, compile_runs: int, say=print,  # type: ignore[no-untyped-def]
-                 only_runner: bool = False) -> None:
+                 only_runner: bool = False, startup_runs: int = 15) -> None:
         mirror = os.environ.get("POETRY_PYPI_MIRROR_URL", "")
         if not mirror:
             raise SystemExit("POETRY_PYPI_MIRROR_URL is not set: run `source scripts/setup.sh` first.")
@@ -211,7 +228,8 @@ class Bench:
         self.deploy: Dockerd | None = None
         self.pull_method = ""
         self.engine_note = ""
-        self.only_runner = only_runner  # the ephemeral-runner release alone (issue 17)
+        self.only_runner = only_runner  # the ephemeral-runner releases alone (issues 17 and 18)
+        self.startup_runs = startup_runs
 
     # ------------------------------------------------------------------ helpers
 
@@ -241,6 +259,18 @@ class Bench:
             shutil.copytree(PROJECTS["fastapi"].source, tree)
             for args in (["version", "-s"], ["docker", "build-context"], ["docker", "dockerfile", *OURS_OPTIONS]):
                 run([self.poetry, *args], cwd=tree)
+
+    def startup(self) -> dict:
+        """benchmarks/startup.py's measurement: `poetry --version` and `poetry docker build-context`
+        interleaved on a copy of the bundled example, before any build (no Docker involved)."""
+        import startup
+
+        baseline, plugin = startup.measure(self.startup_runs, self.poetry)
+        record = {"runs": self.startup_runs, "baseline_ms": statistics.median(baseline),
+                  "plugin_ms": statistics.median(plugin), "baseline_all": baseline, "plugin_all": plugin}
+        self.say(f"start-up: poetry --version {record['baseline_ms']:.0f} ms, poetry docker build-context "
+                 f"{record['plugin_ms']:.0f} ms (medians of {self.startup_runs})")
+        return record
 
     def has_compile_option(self) -> bool:
         text = run([self.poetry, "docker", "dockerfile", "--help"], cwd=REPO, check=False).stdout
@@ -277,9 +307,9 @@ class Bench:
             tree = (root or self.work / spec.key) / dockerfile / spec.source.name
             shutil.copytree(spec.source, tree, ignore=ignore)
             self.mark_lock(tree)
-            if dockerfile == "uv":
+            if dockerfile == "poetry":
                 with (tree / "pyproject.toml").open("a") as pyproject:
-                    pyproject.write(UV_TABLE)
+                    pyproject.write(POETRY_TABLE)
             if dockerfile in OURS:
                 self.poetry_run(tree, "docker", "dockerfile", *OURS_OPTIONS)
             else:
@@ -315,9 +345,9 @@ class Bench:
                 if tree != source:
                     for name in ("pyproject.toml", "poetry.lock"):
                         shutil.copy(source / name, tree / name)
-                if dockerfile == "uv":
+                if dockerfile == "poetry":
                     with (tree / "pyproject.toml").open("a") as pyproject:
-                        pyproject.write(UV_TABLE)
+                        pyproject.write(POETRY_TABLE)
         else:
             return
         for tree in trees.values():
@@ -480,6 +510,24 @@ class Bench:
         out["pull_method"] = self.pull_method
         return out
 
+    def dev_layers(self, spec: ProjectSpec, builds: dict, previous_scenario: str = "bump_ci") -> dict:
+        """What the dev-only bump changed in each image against the one before it: its layers, and
+        its dependency layers (the 15 `COPY /layer/NN/` of ours, Dockerfile 2's `COPY /app/.venv`)."""
+        out: dict = {}
+        for dockerfile in DOCKERFILES:
+            old = [diff_id for diff_id, _ in self.engine.layers(builds[previous_scenario][dockerfile]["image"])]
+            image = builds["dev"][dockerfile]["image"]
+            diff = layer_diff(old, self.engine.layers(image))
+            record: dict = {"layers": {"changed": diff.changed, "total": diff.total}, "bytes_added": diff.bytes}
+            marker = DEPENDENCY_LAYER_MARKERS.get(dockerfile)
+            if marker:
+                record["dependency_layers"] = dependency_layers_changed(old, self.engine.config(image), marker)
+            out[dockerfile] = record
+            deps = record.get("dependency_layers") or {}
+            self.say(f"  {spec.key:8} dev      {dockerfile:11} {diff.changed}/{diff.total} layers, {diff.bytes} B"
+                     + (f"; dependency layers {deps['changed']}/{deps['total']} changed" if deps else ""))
+        return out
+
     def sizes(self, builds: dict) -> dict:
         out = {}
         for dockerfile in DOCKERFILES:
@@ -489,7 +537,7 @@ class Bench:
                 "image": self.engine.image_size(image),
                 "base": self.engine.image_size(base),
                 "base_image": base,
-                "venv": (self.engine.history_sizes(image, UV_VENV_LAYER) if dockerfile == "uv"
+                "venv": (self.engine.history_sizes(image, LAYERED_VENV) if dockerfile in OURS
                          else self.engine.history_size(image, VENV_LAYER)),
             }
         return out
@@ -526,16 +574,48 @@ class Bench:
         out["publish"] = self._publish_job(spec, trees["ours"], names["ours"], repositories["ours"], first["ours"])
         return out
 
+    def runner_deps_release(self, spec: ProjectSpec) -> dict:
+        """Issue 18: a dependency-update release (the main bump, and `poetry version patch`) on an
+        ephemeral runner, as `runner_release` runs the version bump: Dockerfile 2 with `--cache-from`
+        + push against ours with `poetry docker build -- --cache-from` + push, each on a new dockerd
+        that has only the base images, against its own release 1 pushed with BuildKit's inline cache.
+        What the runner pulled: release 1's layers (other than the base images') the new image holds."""
+        assert self.registry is not None
+        dockerfiles = ("handwritten", "ours")
+        root = self.work / spec.key / "runner-deps"
+        self.say(f"== {spec.key}: ephemeral-runner dependency-update release, two trees in {root}")
+        trees = self.setup(spec, dockerfiles, root=root)
+        repositories = {d: f"{self.prefix}/{spec.key}-runner-deps-{d}" for d in dockerfiles}
+        names = {d: f"{self.registry.address}/{repository}" for d, repository in repositories.items()}
+        first: dict = {}
+        for dockerfile in dockerfiles:
+            first[dockerfile] = self.build(spec, "deps-release1", dockerfile, trees[dockerfile],
+                                           name=names[dockerfile], extra=INLINE_CACHE)
+            self.engine("push", first[dockerfile]["image"])
+        self.change(spec, "main", trees)
+        for tree in trees.values():
+            self.poetry_run(tree, "version", "patch")
+            self.commit(tree, "release 2")
+        out: dict = {
+            "release1": {d: first[d]["image"].replace(self.registry.address, "REG") for d in dockerfiles},
+            "base_images": sorted(set(BASE_IMAGES.values())),
+        }
+        for dockerfile in dockerfiles:
+            out[dockerfile] = self._runner_job(spec, dockerfile, trees[dockerfile], names[dockerfile],
+                                               repositories[dockerfile], first[dockerfile], job="runner-deps")
+        return out
+
     def _runner_job(self, spec: ProjectSpec, dockerfile: str, tree: Path, name: str, repository: str,
-                    first: dict) -> dict:
+                    first: dict, job: str = "runner") -> dict:
         """One `--cache-from` release job on a new, empty dockerd: build, push, what it added."""
         assert self.registry is not None
-        runner = Dockerd(self.host.docker, f"imagebench-runner-{self.run_id}-{spec.key}-{dockerfile}",
-                         self.logs / f"{spec.key}-runner-{dockerfile}-dockerd.log")
+        daemon = "runner" if job == "runner" else "rdeps"
+        runner = Dockerd(self.host.docker, f"imagebench-{daemon}-{self.run_id}-{spec.key}-{dockerfile}",
+                         self.logs / f"{spec.key}-{job}-{dockerfile}-dockerd.log")
         try:
             runner.start()
         except CommandError as error:
-            self.say(f"  {spec.key:8} runner   {dockerfile:11} no empty dockerd: {error}")
+            self.say(f"  {spec.key:8} {job:8} {dockerfile:11} no empty dockerd: {error}")
             return {"error": f"no empty dockerd could start: {str(error).splitlines()[0]}"}
         try:
             bases = sorted(set(BASE_IMAGES.values()))
@@ -543,10 +623,10 @@ class Bench:
             runner.engine.load_images(self.host, bases)
             load_seconds = time.perf_counter() - start
             before = self.registry.blobs()
-            build = self.build(spec, "runner", dockerfile, tree, name=name,
+            build = self.build(spec, job, dockerfile, tree, name=name,
                                extra=(*INLINE_CACHE, "--cache-from", first["image"]), engine=runner.engine)
             push_seconds, result = runner.engine.timed("push", build["image"])
-            self.log(f"{spec.key}-runner-push-{dockerfile}.log", result.stdout + result.stderr)
+            self.log(f"{spec.key}-{job}-push-{dockerfile}.log", result.stdout + result.stderr)
             registry_bytes = new_blob_bytes(before, self.registry.blobs())
             old = self.registry.manifest(repository, first["version"])
             new = self.registry.manifest(repository, build["version"])
@@ -555,7 +635,7 @@ class Bench:
             layers, cached = cache_pull_bytes(old, config, runner.engine.inspect(build["image"])["RootFS"]["Layers"],
                                               base_ids)
         except (CommandError, OSError) as error:
-            self.say(f"  {spec.key:8} runner   {dockerfile:11} FAILED: {error}")
+            self.say(f"  {spec.key:8} {job:8} {dockerfile:11} FAILED: {error}")
             return {"error": str(error).strip().splitlines()[0]}
         finally:
             runner.stop()
@@ -575,8 +655,9 @@ class Bench:
             "base_load_seconds": load_seconds,
             "log": build["log"],
         }
-        self.say(f"  {spec.key:8} runner   {dockerfile:11} build {build['seconds']:.1f} s + push {push_seconds:.1f} s"
-                 f" = {record['job_seconds']:.1f} s; {registry_bytes} B added; {cached} B of cached layers taken")
+        self.say(f"  {spec.key:8} {job:8} {dockerfile:11} build {build['seconds']:.1f} s + push {push_seconds:.1f} s"
+                 f" = {record['job_seconds']:.1f} s; {registry_bytes} B added; {cached} B of cached layers taken"
+                 f" ({layers} layers)")
         return record
 
     def _publish_job(self, spec: ProjectSpec, tree: Path, name: str, repository: str, first: dict) -> dict:
@@ -689,6 +770,8 @@ class Bench:
             if scenario == "bump":
                 result["release"] = self.release(spec, builds, shift)
                 result["sizes"] = self.sizes(builds)
+            if scenario == "dev":
+                result["dev_layers"] = self.dev_layers(spec, builds)
             if scenario == "main":
                 result["release_main"] = self.release(spec, builds, shift, previous_scenario="dev", new_scenario="main")
             if scenario == "heavy":
@@ -703,6 +786,7 @@ class Bench:
         if not self.only_runner:
             result["compile"] = self.compile_row(spec, trees, builds["main"]["ours"], compile_available)
         result["runner"] = self.runner_release(spec)
+        result["runner_deps"] = self.runner_deps_release(spec)
         return result
 
     def run(self) -> dict:
@@ -722,6 +806,8 @@ class Bench:
                 "list `--compile` in this checkout. The first-import time of ours without it is "
                 "given for reference.")
         self.say(f"run {self.run_id}: logs in {self.logs}; --compile available: {compile_available}")
+        if not self.only_runner and self.startup_runs:
+            results["startup"] = self.startup()
         self.start_services()
         results["engine"] = self.engine_note
         for spec in self.projects:

@@ -148,6 +148,32 @@ class Engine:
         except (OSError, ValueError):
             return self._layers_from_save(image)
 
+    def config(self, image: str) -> dict:
+        """The image's config (`rootfs`, `history` with its `empty_layer` flags), which `docker
+        image inspect` does not give: from the engine's image store (`image/<driver>/imagedb/
+        content/sha256/<image ID>`, readable as root), else from `docker save`."""
+        image_id = self.inspect(image)["Id"]
+        try:
+            root = Path(self.info("{{.DockerRootDir}}"))
+            driver = self.info("{{.Driver}}")
+            path = root / "image" / driver / "imagedb" / "content" / "sha256" / image_id.split(":", 1)[1]
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return self._save_config(image)
+
+    def _save_config(self, image: str) -> dict:
+        process = subprocess.Popen(self.command("save", image), stdout=subprocess.PIPE)
+        texts: dict[str, bytes] = {}
+        assert process.stdout is not None
+        with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
+            for member in archive:
+                if member.isfile() and member.name.endswith(".json"):
+                    handle = archive.extractfile(member)
+                    texts[member.name] = handle.read() if handle else b""
+        process.wait()
+        manifest = json.loads(texts["manifest.json"])[0]
+        return json.loads(texts[manifest["Config"]])
+
     def _layers_from_save(self, image: str) -> list[tuple[str, int]]:
         process = subprocess.Popen(self.command("save", image), stdout=subprocess.PIPE)
         sizes: dict[str, int] = {}

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from imagebench.analysis import (
     DOCKERFILE_LABELS,
     DOCKERFILES,
+    RUNNER_DEPS_JOBS,
+    RUNNER_DEPS_LABELS,
     RUNNER_JOBS,
     RUNNER_LABELS,
     SCENARIO_LABELS,
@@ -108,16 +110,19 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         "copied last, a non-root user. It follows:")
     for article in ARTICLES:
         add(f"   - {article}")
-    add("3. **ours**: `poetry docker dockerfile --python 3.11 --syntax none --builder-plugin "
-        "poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL`, built with the release "
-        "command `poetry docker build --tag NAME -- --network=host --progress=plain`, which "
-        "writes the stub and then runs `docker build`.")
-    add("4. **ours, `--installer uv`**: the same, with `installer = \"uv\"` in "
-        "`[tool.poetry-plugin-docker]`: uv instead of Poetry in the builder, the dependencies in "
-        "15 layers: one `uv pip install` of the stub's hashed requirements.txt (Poetry's export of "
-        "the stub lock), split by distribution with `layer-venv.py`; the wheel built with `uv build`. "
-        "Poetry is not installed in its builder at all: pip and uv need no mirror plugin on this "
-        "machine (they speak the simple API the index serves).")
+    add("3. **ours (default)**: `poetry docker dockerfile --python 3.11 --syntax none --builder-plugin "
+        "poetry-plugin-pypi-mirror --build-arg POETRY_PYPI_MIRROR_URL` with no installer setting, built "
+        "with the release command `poetry docker build --tag NAME -- --network=host --progress=plain`, "
+        "which writes the stub and then runs `docker build`. The default installer, `auto`, is uv "
+        "whenever the lock allows it, as it does for both projects: the dependencies in 15 layers, "
+        "installed from the stub's hashed requirements/NN.txt by three `uv pip install` stages "
+        "(deps-01-06, deps-07-12, deps-13-15), each split by distribution with `layer-venv.py`; the "
+        "wheel built with `uv build`. Poetry is not installed in its builder at all: pip and uv need no "
+        "mirror plugin on this machine (they speak the simple API the index serves).")
+    add("4. **ours, `installer = \"poetry\"`**: the same, with `installer = \"poetry\"` in "
+        "`[tool.poetry-plugin-docker]`: Poetry installs the stub lock in one `deps` stage (`poetry "
+        "install --no-root --only main`), then `layer-venv.py` splits its virtualenv into the same 15 "
+        "layers, which the runtime copies (`COPY --from=deps /layer/NN/ /`).")
     add("")
     add("Every build below is timed as the job a release or CI pipeline runs to get an image "
         "tagged with its version, so each side pays Poetry's start-up once: for 1 and 2 "
@@ -125,7 +130,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         "…`; for ours the whole `poetry docker build` command. The `docker build` part alone is "
         "given beside it, and in parentheses in the targets table.")
     add("")
-    add("The one concession 1, 2 and 3 make to this machine: Poetry reaches the package index only "
+    add("The one concession 1, 2 and 4 make to this machine: Poetry reaches the package index only "
         "through `poetry-plugin-pypi-mirror`, so each Dockerfile pip-installs `poetry==2.5.1 "
         "poetry-plugin-pypi-mirror`, declares `ARG POETRY_PYPI_MIRROR_URL` before `poetry "
         "install`, and every build passes `--build-arg POETRY_PYPI_MIRROR_URL`. Nothing else "
@@ -136,13 +141,15 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
     targets = evaluate_targets(results)
     add("## Targets")
     add("")
-    add("Judged on the job's time (Poetry and `docker build` together); the ratio of the "
-        "`docker build` parts alone is in parentheses, for information.")
+    add("Issue 18's targets are judged on Dockerfile 3 (ours, the default installer); the rows for "
+        "4 (Poetry in the same layers) restate two of them. Times are the job's (Poetry and `docker "
+        "build` together); the ratio of the `docker build` parts alone is in parentheses, for "
+        "information. Rows marked *measured* have no target.")
     add("")
     add("| target | measured | |")
     add("| --- | --- | --- |")
     for target in targets:
-        add(f"| {target.name} | {target.measured} | {_verdict(target.met)} |")
+        add(f"| {target.name} | {target.measured} | {'*measured*' if target.measured_only else _verdict(target.met)} |")
     add("")
     if results.get("notes"):
         add("Why a target is missed, and other findings:")
@@ -159,8 +166,9 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         add("")
         add(project.get("description", ""))
         add("")
-        add("Build times: the job's, Poetry and `docker build` together (`deps`: the `poetry "
-            "install` step, from the BuildKit log: its time, or `cached`). Beside them, the "
+        add("Build times: the job's, Poetry and `docker build` together (`deps`: the dependency "
+            "install step from the BuildKit log, its time or `cached`: `poetry install` for 1, 2 and 4, "
+            "for 3 the longest of its three `uv pip install` stages that ran). Beside them, the "
             "`docker build` part alone (and its 2 / 3 ratio), and Poetry's part: `poetry version "
             "-s` for 1 and 2; for ours everything `poetry docker build` does besides running "
             "docker (start-up, the stub, `git rev-parse`).")
@@ -223,7 +231,9 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         for key, title in (("main", "The main dependency bump"), ("heavy", "The heavy dependency bump")):
             _dependency_release(add, row, header, project.get(f"release_{key}", {}), title, bumps.get(key, "?"),
                                 "the dev-only bump's" if key == "main" else "the main bump's")
+        _dev_section(add, row, header, project.get("dev_layers"))
         _runner_section(add, project.get("runner"))
+        _runner_deps_section(add, project.get("runner_deps"))
         add("Sizes (as `docker images` counts them, uncompressed):")
         add("")
         add(f"| | {header} |")
@@ -238,7 +248,7 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         row("runtime image", lambda d: _b(size(d, "image")))
         row("base image", lambda d: f"{_b(size(d, 'base'))} (`{base_image(d)}`)")
         row("image − base", lambda d: _b(None if size(d, "image") is None else size(d, "image") - size(d, "base")))
-        row("the virtualenv layer (`/app/.venv`; 4: its 15 layers)", lambda d: _b(size(d, "venv")))
+        row("the virtualenv (`/app/.venv`; 3 and 4: its 15 layers)", lambda d: _b(size(d, "venv")))
         row("image − base − virtualenv", lambda d: _b(
             None if size(d, "venv") is None else size(d, "image") - size(d, "base") - size(d, "venv")))
         add("")
@@ -279,7 +289,7 @@ def render_chart(results: Mapping, path: Path) -> None:
     plain = FuncFormatter(lambda value, _: f"{value:g}")
 
     projects = list(results.get("projects", {}).items())
-    colours = {"naive": "#bbbbbb", "handwritten": "#e39d4f", "ours": "#2f6db5", "uv": "#3a9d5d"}
+    colours = {"naive": "#bbbbbb", "handwritten": "#e39d4f", "ours": "#2f6db5", "poetry": "#3a9d5d"}
     fig, axes = plt.subplots(1, len(projects) + 1, figsize=(6.5 * len(projects) + 4.5, 5.2),
                              gridspec_kw={"width_ratios": [3] * len(projects) + [1.6]})
     if not isinstance(axes, (list, tuple)):
@@ -402,6 +412,95 @@ def _runner_section(add, runner: Mapping | None) -> None:  # type: ignore[no-unt
     for job in RUNNER_JOBS:
         if of(job).get("error"):
             add(f"{RUNNER_LABELS[job]}: **not measured**: {of(job)['error']}")
+    add("")
+
+
+def _dev_section(add, row, header: str, dev: Mapping | None) -> None:  # type: ignore[no-untyped-def]
+    """What the dev-only bump changed in each image against the one before it."""
+    if not dev:
+        return
+    add("The dev-only bump: each image after it against the one before it (the CI-runner bump's):")
+    add("")
+    add(f"| | {header} |")
+    add("| --- | --- | --- | --- | --- |")
+
+    def of(d: str) -> Mapping:
+        return dev.get(d) or {}
+
+    def count(value: Mapping | None) -> str:
+        return "–" if not value else f"{value['changed']} of {value['total']}"
+
+    row("layers whose digest changed", lambda d: count(of(d).get("layers")))
+    row("bytes they add (uncompressed)", lambda d: _b(of(d).get("bytes_added")))
+    row("**dependency layers whose digest changed**", lambda d: count(of(d).get("dependency_layers")))
+    add("")
+
+
+def runner_layers_sentence(runner: Mapping) -> str | None:
+    """Whether ours' 15 small layers cost the runner more than Dockerfile 2's one big one."""
+    ours, hand = (runner.get(job) or {} for job in ("ours", "handwritten"))
+    if ours.get("cache_bytes") is None or hand.get("cache_bytes") is None:
+        return None
+    more = ours["cache_bytes"] > hand["cache_bytes"]
+    faster = ratio(ours.get("job_seconds"), hand.get("job_seconds"))
+    return (f"From release 1 the runner downloaded {ours.get('cache_layers')} cached layers "
+            f"({_b(ours['cache_bytes'])}) for ours and {hand.get('cache_layers')} ({_b(hand['cache_bytes'])}) "
+            f"for Dockerfile 2: ours' small layers cost the runner {'more' if more else 'no more'} bytes "
+            "(they are the dependency layers the update left alone, which it did not install again; "
+            "Dockerfile 2's one virtualenv layer changed, so it installed every dependency again)"
+            + ("" if faster is None else f", and ours' release job took {faster:.2f} x Dockerfile 2's time")
+            + ".")
+
+
+def _runner_deps_section(add, runner: Mapping | None) -> None:  # type: ignore[no-untyped-def]
+    """The dependency-update release on an ephemeral runner (issue 18): two `--cache-from` jobs."""
+    if runner is None:
+        return
+    add("A **dependency-update release on an ephemeral runner** (issue 18): release 1 of Dockerfile 2 and "
+        "of ours pushed with BuildKit's inline cache, then the main bump and `poetry version patch`, and "
+        "the release job (build with `--cache-from` release 1, then push) on a new, empty dockerd that "
+        "has only the base images:")
+    add("")
+    add("| | " + " | ".join(RUNNER_DEPS_LABELS[job] for job in RUNNER_DEPS_JOBS) + " |")
+    add("| --- | --- | --- |")
+
+    def of(job: str) -> Mapping:
+        return runner.get(job) or {}
+
+    def row(label: str, cell) -> None:  # type: ignore[no-untyped-def]
+        add(f"| {label} | " + " | ".join(cell(job) for job in RUNNER_DEPS_JOBS) + " |")
+
+    def build(job: str) -> str:
+        docker = of(job).get("docker_build_seconds")
+        return _s(of(job).get("build_seconds")) + ("" if docker is None else f" (`docker build` {_s(docker)})")
+
+    def deps(job: str) -> str:
+        value = of(job).get("deps")
+        return "cached" if value == "cached" else _s(value) if isinstance(value, (int, float)) else "–"
+
+    def layers(job: str) -> str:
+        value = of(job).get("layers") or {}
+        return "–" if not value else f"{value['changed']} of {value['total']}"
+
+    row("build job: time (Poetry + `docker build`)", build)
+    row("dependency install step", deps)
+    row("push: time", lambda job: _s(of(job).get("push_seconds")))
+    row("**release job: time**", lambda job: _s(of(job).get("job_seconds")))
+    row("**cached layers of release 1 the runner pulled from the registry** (compressed)",
+        lambda job: "–" if of(job).get("cache_bytes") is None else
+        f"{_b(of(job).get('cache_bytes'))} ({of(job).get('cache_layers')} layers)")
+    row("**bytes pushed** (the new image's layers and config that release 1 lacks, compressed)",
+        lambda job: _b(of(job).get("new_blob_bytes")))
+    row("blobs new to the registry's store (less: a layer an earlier push of the run stored is not stored "
+        "again)", lambda job: _b(of(job).get("registry_bytes")))
+    row("layers whose digest changed against release 1", layers)
+    add("")
+    sentence = runner_layers_sentence(runner)
+    if sentence:
+        add(sentence)
+    for job in RUNNER_DEPS_JOBS:
+        if of(job).get("error"):
+            add(f"{RUNNER_DEPS_LABELS[job]}: **not measured**: {of(job)['error']}")
     add("")
 
 

@@ -197,3 +197,37 @@ def test_publish_job_records_a_refusal(tmp_path: Path, monkeypatch: pytest.Monke
     record = bench._publish_job(PROJECTS["fastapi"], tmp_path, "127.0.0.1:5000/r",
                                 "r", {"image": "127.0.0.1:5000/r:0.1.0", "version": "0.1.0"})
     assert record["error"].startswith("exit 1: Cannot publish without a build: dependencies changed")
+
+
+def _runner_deps() -> dict:
+    return {
+        "base_images": ["python:3.11", "python:3.11-slim"],
+        "handwritten": {"build_seconds": 40.0, "docker_build_seconds": 39.0, "deps": 30.0, "push_seconds": 9.0,
+                        "job_seconds": 49.0, "registry_bytes": 70_000_000, "new_blob_bytes": 69_000_000,
+                        "layers": {"changed": 2, "total": 8},
+                        "cache_layers": 1, "cache_bytes": 3_000},
+        "ours": {"build_seconds": 20.0, "docker_build_seconds": 19.0, "deps": 12.0, "push_seconds": 1.0,
+                 "job_seconds": 21.0, "registry_bytes": 30_000, "new_blob_bytes": 900_000,
+                 "layers": {"changed": 3, "total": 24},
+                 "cache_layers": 14, "cache_bytes": 60_000_000},
+    }
+
+
+def test_runner_deps_rows_are_measured_without_a_target() -> None:
+    results = {"projects": {"fastapi": {"builds": {}, "runner_deps": _runner_deps()}}}
+    rows = [t for t in evaluate_targets(results) if "dependency-update release" in t.name]
+    assert [(t.met, t.measured_only) for t in rows] == [(None, True)] * 3
+    assert rows[0].measured == "ours 21.0 s; Dockerfile 2 49.0 s (ours / 2 = 0.43x)"
+    assert rows[1].measured == "ours 60.0 MB in 14 layers; Dockerfile 2 3.0 kB in 1 layers"
+    assert rows[2].measured == "ours 900 kB; Dockerfile 2 69.0 MB"
+    text = render_markdown(results, png_name=None)
+    for needle in ("**dependency-update release on an ephemeral runner** (issue 18)",
+                   "| **release job: time** | 49.0 s | 21.0 s |",
+                   "| dependency install step | 30.0 s | 12.0 s |",
+                   "| 3.0 kB (1 layers) | 60.0 MB (14 layers) |",
+                   "ours' small layers cost the runner more bytes (they are the dependency layers",
+                   "so it installed every dependency again), and ours' release job took 0.43 x Dockerfile 2's time.",
+                   "| 69.0 MB | 900 kB |", "| 70.0 MB | 30.0 kB |",
+                   "| fastapi: ephemeral runner, dependency-update release (--cache-from + push): time "
+                   "| ours 21.0 s; Dockerfile 2 49.0 s (ours / 2 = 0.43x) | *measured* |"):
+        assert needle in text, needle
