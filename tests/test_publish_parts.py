@@ -23,11 +23,14 @@ from poetry_plugin_docker.publish import (
     Layer,
     PreviousImage,
     impure_reason,
+    is_attestation,
+    platform_name,
     previous_fall_back_reason,
     project_layer,
     python_dir_of,
     repository_reference,
     rewrite_config,
+    rewrite_index,
     rewrite_manifest,
 )
 from poetry_plugin_docker.registry.client import Reference, sha256_digest
@@ -242,3 +245,30 @@ def test_the_repository_has_no_tag(text: str) -> None:
     with pytest.raises(UserError, match="names a tag or digest"):
         repository_reference(text)
     assert repository_reference("127.0.0.1:5000/demo").repository == "demo"
+
+
+# ---- a multi-platform previous release ---------------------------------------------------------------
+
+AMD64 = {"mediaType": "m", "digest": "sha256:" + "1" * 64, "size": 10,
+         "platform": {"os": "linux", "architecture": "amd64"}}
+ARM64 = {"mediaType": "m", "digest": "sha256:" + "2" * 64, "size": 11,
+         "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}}
+PROVENANCE = {"mediaType": "m", "digest": "sha256:" + "3" * 64, "size": 12,
+              "platform": {"os": "unknown", "architecture": "unknown"},
+              "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                              "vnd.docker.reference.digest": "sha256:" + "1" * 64}}
+
+
+def test_attestations_are_told_from_platform_images() -> None:
+    assert [is_attestation(entry) for entry in (AMD64, ARM64, PROVENANCE)] == [False, False, True]
+    assert [platform_name(entry) for entry in (AMD64, ARM64)] == ["linux/amd64", "linux/arm64/v8"]
+
+
+def test_the_new_index_names_the_new_manifests_and_keeps_everything_else() -> None:
+    index = {"schemaVersion": 2, "mediaType": "list", "manifests": [AMD64, ARM64, PROVENANCE],
+             "annotations": {"org.example": "kept"}}
+    new_entries = [{**AMD64, "digest": "sha256:" + "4" * 64, "size": 20}, {**ARM64, "digest": "sha256:" + "5" * 64}]
+    assert rewrite_index(index, new_entries) == {
+        "schemaVersion": 2, "mediaType": "list", "manifests": new_entries, "annotations": {"org.example": "kept"},
+    }
+    assert index["manifests"] == [AMD64, ARM64, PROVENANCE], "the previous index is not changed"

@@ -8,8 +8,10 @@ builds that wheel here, installs it into a staging tree the way pip does, writes
 reproducible layer, rewrites the previous image's config around it and pushes the new layer,
 the config and then the manifest under each tag. Nothing else moves.
 
-Anything else (dependencies or Dockerfile changed, no previous release, compiled wheel, an
-image index, ...) is said in one line and handed to `poetry docker build` and `docker push`,
+A multi-platform previous release (an image index) gets the same project layer on each
+platform (the wheel is pure Python), a new manifest per platform and a new index: a
+multi-arch release with no emulation. Anything else (dependencies or Dockerfile changed, no
+previous release, compiled wheel, ...) is said in one line and handed to `poetry docker build` and `docker push`,
 or refused with --no-build. The command module only parses options into `PublishOptions`.
 """
 
@@ -115,12 +117,13 @@ class PublishOptions:
 
 @dataclass(frozen=True)
 class PreviousImage:
-    """The previous release as the registry holds it: its manifest and config, parsed."""
+    """The previous release as the registry holds it (one platform's image): its manifest and config, parsed."""
 
     reference: Reference
     manifest: dict[str, Any]
     media_type: str
     config: dict[str, Any]
+    platform: str = ""  # os/architecture in an image index; "" for a single image
 
     @property
     def labels(self) -> dict[str, str]:
@@ -129,6 +132,16 @@ class PreviousImage:
     @property
     def version(self) -> str:
         return self.labels.get(VERSION_LABEL) or str(self.reference)
+
+
+@dataclass(frozen=True)
+class PreviousRelease:
+    """The previous release: one image, or an image index of one image per platform."""
+
+    images: tuple[PreviousImage, ...]
+    index: dict[str, Any] | None = None  # the index document; None for a single image
+    index_media_type: str = ""
+    entries: tuple[dict[str, Any], ...] = ()  # the index's descriptors of `images`, in their order
 
 
 @dataclass(frozen=True)
@@ -353,6 +366,25 @@ def rewrite_manifest(manifest: Mapping[str, Any], config_blob: bytes, layer: Lay
     return new
 
 
+def is_attestation(entry: Mapping[str, Any]) -> bool:
+    """An index entry that describes another entry (BuildKit's provenance and SBOM), not a platform's image."""
+    annotations = entry.get("annotations") or {}
+    return (entry.get("platform") or {}).get("os") == "unknown" or "vnd.docker.reference.type" in annotations
+
+
+def platform_name(entry: Mapping[str, Any]) -> str:
+    platform = entry.get("platform") or {}
+    return "/".join(str(platform[key]) for key in ("os", "architecture", "variant") if platform.get(key))
+
+
+def rewrite_index(index: Mapping[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The previous image index with the new platform manifests' descriptors, and without the
+    attestations, which describe the previous release's images."""
+    new = copy.deepcopy(dict(index))
+    new["manifests"] = entries
+    return new
+
+
 def canonical_json(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -448,17 +480,33 @@ class PublishHandler:
         if source.registry != target.registry:
             raise FallBack(f"--from {source} is on another registry than {target.registry}")
         with RegistryClient(target.registry, environ=self.environ) as client:
-            previous = self._previous(client, source, explicit=explicit)
-            reason = previous_fall_back_reason(previous, stub, dockerfile)
-            if reason:
-                raise FallBack(reason)
-            self.write_line(f"Previous release: {source} ({previous.version}).")
+            release = self._previous(client, source, explicit=explicit)
+            for image in release.images:
+                reason = previous_fall_back_reason(image, stub, dockerfile)
+                if reason:
+                    raise FallBack(reason + (f" ({image.platform})" if image.platform else ""))
+            platforms = ", ".join(image.platform for image in release.images if image.platform)
+            self.write_line(f"Previous release: {source} ({release.images[0].version}"
+                            f"{'; ' + platforms if platforms else ''}).")
             with tempfile.TemporaryDirectory(prefix="poetry-docker-publish-") as scratch:
-                layer = self._layer(client, project, previous, Path(scratch))
-            config, manifest = self._new_image(project, version, previous, layer)
-            uploaded = self._push_blobs(client, target, source, previous, layer, config)
-            digest = [client.put_manifest(target.repository, tag, manifest, previous.media_type) for tag in tags][-1]
-        self._report(previous, layer, uploaded)
+                layers = self._layers(client, project, release.images, Path(scratch))
+            uploaded = False
+            manifests = []
+            for image, layer in zip(release.images, layers):
+                config, manifest = self._new_image(project, version, image, layer)
+                uploaded = self._push_blobs(client, target, source, image, layer, config) or uploaded
+                manifests.append(manifest)
+            if release.index is None:
+                top, media_type = manifests[0], release.images[0].media_type
+            else:  # each platform's manifest by its digest, then the index that names them
+                entries = [
+                    {**entry, "digest": client.put_manifest(target.repository, sha256_digest(manifest), manifest,
+                                                            image.media_type), "size": len(manifest)}
+                    for entry, image, manifest in zip(release.entries, release.images, manifests)
+                ]
+                top, media_type = canonical_json(rewrite_index(release.index, entries)), release.index_media_type
+            digest = [client.put_manifest(target.repository, tag, top, media_type) for tag in tags][-1]
+        self._report(release.images[0], layers[0], uploaded)
         names = " and ".join(f"{repository_name(target)}:{tag}" for tag in tags)
         return Result(True, f"Published {names} ({digest}) without Docker in {time.monotonic() - started:.1f} s.")
 
@@ -495,7 +543,7 @@ class PublishHandler:
             f"({_size(layer.uncompressed_size)} uncompressed){'' if uploaded else ', already in the registry'}."
         )
 
-    def _previous(self, client: RegistryClient, source: Reference, *, explicit: bool) -> PreviousImage:
+    def _previous(self, client: RegistryClient, source: Reference, *, explicit: bool) -> PreviousRelease:
         try:
             manifest = client.get_manifest(source.repository, source.reference)
         except RegistryError as error:
@@ -504,22 +552,47 @@ class PublishHandler:
             if error.status == 404:
                 raise UserError(f"--from {source} does not exist in the registry.") from None
             raise
-        if manifest.is_index:
-            raise FallBack(f"{source} is a multi-platform image index, which this version does not rewrite")
+        if not manifest.is_index:
+            return PreviousRelease((self._image(client, source, manifest),))
+        index = json.loads(manifest.content)
+        entries = tuple(entry for entry in index.get("manifests") or [] if not is_attestation(entry))
+        if not entries:
+            raise FallBack(f"the image index {source} names no platform's image")
+        images = []
+        for entry in entries:
+            child = client.get_manifest(source.repository, entry["digest"])
+            if child.is_index:
+                raise FallBack(f"the image index {source} names another index ({entry['digest']})")
+            images.append(self._image(client, source, child, platform_name(entry)))
+        return PreviousRelease(tuple(images), index, manifest.media_type, entries)
+
+    @staticmethod
+    def _image(client: RegistryClient, source: Reference, manifest: Manifest, platform: str = "") -> PreviousImage:
         document = json.loads(manifest.content)
         config = json.loads(client.get_blob(source.repository, document["config"]["digest"]))
-        return PreviousImage(source, document, _media_type(manifest, document), config)
+        return PreviousImage(source, document, _media_type(manifest, document), config, platform)
 
-    def _layer(self, client: RegistryClient, project: Project, previous: PreviousImage, scratch: Path) -> Layer:
+    def _layers(self, client: RegistryClient, project: Project, images: tuple[PreviousImage, ...],
+                scratch: Path) -> list[Layer]:
+        """The new project layer of each image: one pure-Python wheel, installed for each Python X.Y
+        the images have (one layer for all platforms, as a rule)."""
         wheel = build_wheel(project, scratch)
         reason = impure_reason(wheel)
         if reason:
             raise FallBack(reason)
-        last = previous.manifest["layers"][-1]
-        python_dir = python_dir_of(client.get_blob(previous.reference.repository, last["digest"]))
-        if python_dir is None:
-            raise FallBack(f"the last layer of {previous.reference} holds no /app/.venv/lib/pythonX.Y")
-        return project_layer(wheel, python_dir, scratch)
+        by_python: dict[str, Layer] = {}
+        layers = []
+        for image in images:
+            last = image.manifest["layers"][-1]
+            python_dir = python_dir_of(client.get_blob(image.reference.repository, last["digest"]))
+            if python_dir is None:
+                where = f"{image.reference} ({image.platform})" if image.platform else str(image.reference)
+                raise FallBack(f"the last layer of {where} holds no /app/.venv/lib/pythonX.Y")
+            if python_dir not in by_python:
+                (scratch / python_dir).mkdir()
+                by_python[python_dir] = project_layer(wheel, python_dir, scratch / python_dir)
+            layers.append(by_python[python_dir])
+        return layers
 
     def _push_blobs(self, client: RegistryClient, target: Reference, source: Reference, previous: PreviousImage,
                     layer: Layer, config_blob: bytes) -> bool:

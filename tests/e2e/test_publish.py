@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 NO_DAEMON = "unix:///nonexistent/docker.sock"
+INDEX_TYPE = "application/vnd.docker.distribution.manifest.list.v2+json"
 FIRST_VERSION = "0.3.0"
 
 
@@ -254,3 +255,61 @@ def test_refused_credentials_are_one_line_without_the_secret(tmp_path: Path) -> 
         assert secret not in run.output + run.error and auth not in run.output + run.error
     finally:
         locked.stop()
+
+
+@pytest.mark.docker
+def test_a_multi_platform_release_gets_the_project_layer_on_each_platform(release: Release, docker: str) -> None:
+    # Release 1 as an image index: its amd64 image, an "arm64" one (the same layers, a config that
+    # says arm64: this machine builds no arm64 image) and an attestation entry, as BuildKit adds.
+    app = release.app
+    with RegistryClient(release.registry.address, Credentials()) as client:
+        amd64 = client.get_manifest("classic", FIRST_VERSION)
+        document = json.loads(amd64.content)
+        config = json.loads(client.get_blob("classic", document["config"]["digest"]))
+        arm64_config = json.dumps({**config, "architecture": "arm64"}).encode()
+        arm64_config_digest = client.upload_blob("classic", arm64_config)
+        arm64 = json.dumps({**document, "config": {**document["config"], "digest": arm64_config_digest,
+                                                   "size": len(arm64_config)}}).encode()
+        arm64_digest = client.put_manifest("classic", "arm64-only", arm64, amd64.media_type)
+        index = {
+            "schemaVersion": 2,
+            "mediaType": INDEX_TYPE,
+            "manifests": [
+                {"mediaType": amd64.media_type, "digest": amd64.digest, "size": len(amd64.content),
+                 "platform": {"architecture": "amd64", "os": "linux"}},
+                {"mediaType": amd64.media_type, "digest": arm64_digest, "size": len(arm64),
+                 "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
+                {"mediaType": amd64.media_type, "digest": amd64.digest, "size": len(amd64.content),
+                 "platform": {"architecture": "unknown", "os": "unknown"}},
+            ],
+        }  # fmt: skip
+        client.put_manifest("classic", "multi", json.dumps(index).encode(), INDEX_TYPE)
+
+    published = poetry(app.root, {**app.env, "DOCKER_HOST": NO_DAEMON}, "docker", "publish", release.repository,
+                       "--from", f"{release.repository}:multi", "--tag", "multi-next", "--no-build")
+    assert published.status == 0, published.output + published.error
+    assert "(0.3.0; linux/amd64, linux/arm64/v8)" in published.output, published.output
+
+    new_index = manifest(release.registry, "classic", "multi-next")
+    assert new_index["mediaType"] == INDEX_TYPE
+    assert [entry["platform"] for entry in new_index["manifests"]] == [
+        {"architecture": "amd64", "os": "linux"}, {"architecture": "arm64", "os": "linux", "variant": "v8"},
+    ], "one entry per platform; the attestation, which describes release 1, is gone"
+    last_layers = set()
+    for entry, architecture in zip(new_index["manifests"], ("amd64", "arm64")):
+        image = manifest(release.registry, "classic", entry["digest"])
+        layers = [layer["digest"] for layer in image["layers"]]
+        assert layers[:-1] == release.layers[:-1] and layers[-1] != release.layers[-1]
+        last_layers.add(layers[-1])
+        image_config = json.loads(blob(release.registry, "classic", image["config"]["digest"]))
+        assert image_config["architecture"] == architecture
+        assert image_config["config"]["Labels"]["org.opencontainers.image.version"] == app.version
+    assert len(last_layers) == 1, "the same pure-Python project layer on every platform"
+
+    # Docker pulls this machine's platform from the index, and it runs the new version.
+    tag = f"{release.repository}:multi-next"
+    try:
+        subprocess.run([docker, "pull", "-q", tag], check=True, capture_output=True)
+        assert app.python(tag, "import importlib.metadata as m; print(m.version('classic-app'))") == app.version
+    finally:
+        subprocess.run([docker, "rmi", "-f", tag], capture_output=True)
