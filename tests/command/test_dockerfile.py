@@ -365,7 +365,9 @@ def test_stub_stage_rendering(project, poetry_cli) -> None:
     root = project("example")
     run = poetry_cli(root, f"docker dockerfile --stub-stage {MIRROR_ARGS}")
     assert run.status == 0, run.error
-    assert run.output.strip() == "Wrote Dockerfile and .dockerignore."
+    assert run.output.strip() == (
+        "Wrote Dockerfile and .dockerignore. Poetry installs the dependencies: --stub-stage runs Poetry in the build."
+    )
     text = (root / "Dockerfile").read_text()
     assert next(line for line in text.splitlines() if line.startswith("# Regenerate: ")).endswith(" --stub-stage")
     stages = {stage.split(" AS ")[1].split("\n")[0]: stage for stage in text.split("\n\n") if " AS " in stage}

@@ -66,7 +66,9 @@ def test_auto_says_why_poetry_installs_a_path_dependency(project, poetry_cli) ->
     # Poetry installs the lock: the layer files only name each layer's distributions, with no hashes.
     layer_files = "".join(path.read_text() for path in (root / DEFAULT_STUB_DIR / LAYERS_DIR).iterdir())
     assert "\ncore==" in layer_files and "--hash" not in layer_files
-    assert poetry_cli(root, "docker dockerfile").status == 0
+    run = poetry_cli(root, "docker dockerfile")
+    assert run.status == 0, run.error
+    assert "Poetry installs the dependencies: core is a path dependency, which uv cannot install" in run.output
     text = (root / "Dockerfile").read_text()
     why = "# Poetry installs them: core is a path dependency, which uv cannot install from hashed requirements.\n"
     assert why in text

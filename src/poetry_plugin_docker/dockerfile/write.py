@@ -135,7 +135,9 @@ def write_dockerfile(
     write_files_atomically(output.parent, {output.name: text.encode("utf-8")}, "--output")
     write_files_atomically(project.root, {".dockerignore": ignore_text.encode("utf-8")}, "--output")
     warnings = "".join(f" Warning: {warning}" for warning in plan.runtime.service.warnings)
-    return Result(True, f"Wrote {names}.{_stub_advice(project, options, plan, stub)}{warnings}")
+    reason = plan.builder.installer_reason
+    installer = f" Poetry installs the dependencies: {reason}." if reason else ""
+    return Result(True, f"Wrote {names}.{installer}{_stub_advice(project, options, plan, stub)}{warnings}")
 
 
 def _stub_advice(project: Project, options: DockerfileOptions, plan: DockerfilePlan, stub: Stub) -> str:
