@@ -42,6 +42,8 @@ POETRY_HEADER = (
 )
 # Bumped when the layer files' content changes for the same inputs (a new plugin's rules).
 FILES_FORMAT = 1
+# The digest of what the layer files were written from (no .txt: not a layer's file).
+INPUTS_FILE = f"{LAYERS_DIR}/inputs.sha256"
 # Lock sources that a hashed requirements file cannot carry: uv refuses them with --require-hashes.
 _DIRECT_SOURCES = {"git": "a git", "directory": "a path", "file": "a local file", "url": "a direct URL"}
 
@@ -70,9 +72,11 @@ def check_exportable(lock_data: dict[str, Any]) -> None:
 
 def layer_requirements(stub: Stub, selection: Selection | None, output: Path | None = None) -> dict[str, bytes]:
     """The requirements file of each dependency layer, by path in the stub directory, for this
-    stub and selection (None: nothing to install, every file empty). The files already in
-    `output`, when they were written from the same inputs: the export is most of a release
-    job's start-up, and its inputs change only with the dependencies."""
+    stub and selection (None: nothing to install, every file empty), and INPUTS_FILE. The files
+    already in `output`, when they were written from the same inputs: the export is most of a
+    release job's start-up, and its inputs change only with the dependencies. (The digest is a
+    file of its own: in each layer file, it would change them all, and rerun every install
+    stage, when one package changes.)"""
     inputs = _inputs_line(stub, selection)
     written = _written_from(output, inputs) if output else None
     if written:
@@ -81,12 +85,15 @@ def layer_requirements(stub: Stub, selection: Selection | None, output: Path | N
         files = split_names(stub.lock_data if selection else {}, POETRY_HEADER)
     else:
         files = split_requirements(_export(stub, selection), stub.lock_data, HEADER)
-    return {f"{LAYERS_DIR}/{layer}.txt": (text + inputs).encode("utf-8") for layer, text in files.items()}
+    return {
+        **{f"{LAYERS_DIR}/{layer}.txt": text.encode("utf-8") for layer, text in files.items()},
+        INPUTS_FILE: inputs.encode("utf-8"),
+    }
 
 
 def _inputs_line(stub: Stub, selection: Selection | None) -> str:
-    """The last line of every layer file: a digest of what it is derived from (the stub, the
-    selection, the export's rules), which stays the same across releases as the stub does."""
+    """What the layer files are derived from (the stub, the selection, the export's rules), as
+    a digest, which stays the same across releases as the stub does."""
     digest = hashlib.sha256()
     for part in (
         stub.pyproject_text,
@@ -95,22 +102,18 @@ def _inputs_line(stub: Stub, selection: Selection | None) -> str:
         f"{FILES_FORMAT} poetry-plugin-export {_export_version()}".encode(),
     ):
         digest.update(hashlib.sha256(part).digest())
-    return f"# Written from the stub {digest.hexdigest()[:32]}.\n"
+    return f"sha256:{digest.hexdigest()}\n"
 
 
 def _written_from(output: Path, inputs: str) -> dict[str, bytes] | None:
-    """The layer files in `output`, if every one of them ends with this inputs line."""
+    """The layer files in `output`, if INPUTS_FILE says they were written from these inputs."""
     files = {}
-    for layer in LAYER_NAMES:
-        name = f"{LAYERS_DIR}/{layer}.txt"
+    for name in (INPUTS_FILE, *(f"{LAYERS_DIR}/{layer}.txt" for layer in LAYER_NAMES)):
         try:
-            content = (output / name).read_bytes()
+            files[name] = (output / name).read_bytes()
         except OSError:
             return None
-        if not content.endswith(inputs.encode("utf-8")):
-            return None
-        files[name] = content
-    return files
+    return files if files[INPUTS_FILE] == inputs.encode("utf-8") else None
 
 
 def _export_version() -> str:
