@@ -506,7 +506,7 @@ def test_a_build_script_is_copied_and_built_by_poetry(project, poetry_cli) -> No
     assert run.status == 0, run.error
     text = (root / "Dockerfile").read_text()
     wheel_stage = text[text.index("FROM poetry AS wheel") : text.index(" AS runtime")]
-    assert "build.py" in wheel_stage.split("RUN")[0], "the build script is copied before the build"
+    assert "build.py" in wheel_stage.split("RUN poetry build")[0], "the build script is copied before the build"
     assert "RUN poetry build --format wheel --output /dist" in wheel_stage
 
 

@@ -401,48 +401,56 @@ def wheel_stage(plan: DockerfilePlan) -> str:
         return uv_wheel_stage(plan)
     dynamic = plan.project.dynamic_version
     if dynamic:
-        build = _lines(
-            _build_args(plan),
-            _dynamic_version_check(plan),
-            f'RUN {dynamic.variable}="$VERSION" poetry build --format wheel --output /dist',
-        )
+        before = _lines(_build_args(plan), _dynamic_version_check(plan))
+        build = f'{dynamic.variable}="$VERSION" poetry build --format wheel --output /dist'
     elif plan.project.isolated_build:
-        build = _lines(
+        before = _lines(
             _build_args(plan),
             "# `poetry build`: the build needs more than poetry-core, "
             "which Poetry installs in an isolated environment.",
-            "RUN poetry build --format wheel --output /dist",
         )
+        build = "poetry build --format wheel --output /dist"
     else:
-        build = _lines(
-            "# poetry-core's PEP 517 hook: what `poetry build` runs, without Poetry's start-up.",
-            "RUN /opt/poetry/bin/python -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"/dist\")'",
-        )
+        before = "# poetry-core's PEP 517 hook: what `poetry build` runs, without Poetry's start-up."
+        build = "/opt/poetry/bin/python -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"/dist\")'"
     return _lines(
         _WHEEL_COMMENT,
         "FROM poetry AS wheel",
+        _STAGING_VENV_COMMENT,
+        f"RUN {_STAGING_VENV}",
         _project_copies(plan),
-        build,
-        "# Installed under /staging as if into /app/.venv, with bytecode like the dependencies (--compile)."
-        if plan.builder.compile
-        else "# Installed under /staging as if into /app/.venv, without bytecode, like the dependencies.",
-        _continued(*(f"RUN {line}" if index == 0 else f"&& {line}" for index, line in enumerate(_pip_staging(plan)))),
+        before or None,
+        _staging_comment(plan).replace("# Installed", "# Then installed", 1),
+        _continued(f"RUN {build}", f"&& {_pip_staging(plan)}"),
     )
 
 
 _WHEEL_COMMENT = "# The project as a wheel, from its own files only, built while the dependencies install."
 
 
-def _pip_staging(plan: DockerfilePlan) -> list[str]:
-    """The commands that install the project's wheel under /staging as if into /app/.venv: pip, with
+# The virtualenv that pip installs the project as if into, before the project's files (a release keeps
+# it): it sees the image's pip (system site-packages), which then starts once (`pip --python` starts twice).
+_STAGING_VENV = "python -m venv --without-pip --system-site-packages /app/.venv"
+_STAGING_VENV_COMMENT = (
+    "# The virtualenv the project is installed as if into; it runs the image's pip, which starts once."
+)
+
+
+def _staging_comment(plan: DockerfilePlan) -> str:
+    if plan.builder.compile:
+        return "# Installed under /staging as if into /app/.venv, with bytecode like the dependencies (--compile)."
+    return "# Installed under /staging as if into /app/.venv, without bytecode, like the dependencies."
+
+
+def _pip_staging(plan: DockerfilePlan) -> str:
+    """The command that installs the project's wheel under /staging as if into /app/.venv: pip, with
     either installer, since uv rejects wheel metadata that pip takes (a git:// dependency URL) even
     with --no-deps, and `poetry docker publish` lays out pip's layer without Docker."""
-    return [
-        "python -m venv --without-pip /app/.venv",
-        "python -m pip --python /app/.venv/bin/python install --no-deps --no-index --no-cache-dir \\\n"
-        "       --disable-pip-version-check --no-warn-script-location "
-        f"{'--compile' if plan.builder.compile else '--no-compile'} --root /staging /dist/*.whl",
-    ]
+    return (
+        "/app/.venv/bin/python -m pip install --no-deps --no-index --no-cache-dir --disable-pip-version-check \\\n"
+        f"       --no-warn-script-location {'--compile' if plan.builder.compile else '--no-compile'} "
+        "--root /staging /dist/*.whl"
+    )
 
 
 def uv_wheel_stage(plan: DockerfilePlan) -> str:
@@ -451,28 +459,31 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
     if plan.project.build_requirements:
         requirements = " ".join(values.shell_word(requirement) for requirement in plan.project.build_requirements)
         backend = _lines(
-            "# The build backend ([build-system] requires) before the project's files, so that a release keeps it.",
+            "# The build backend ([build-system] requires) and the virtualenv the project is installed as if",
+            "# into (it runs the image's pip, which starts once), before the project's files: a release keeps them.",
             _continued(
                 "RUN --mount=type=cache,target=/root/.cache/uv",
                 "python -m venv --without-pip /opt/build",
                 f"&& uv pip install --python /opt/build/bin/python {requirements}",
+                f"&& {_STAGING_VENV}",
             ),
         )
+        staging_venv = None  # made with the backend
         build = [f"{version}uv build --wheel --no-build-isolation --python /opt/build/bin/python --out-dir /dist"]
     else:  # no build backend named: uv's isolated build, with the setuptools fallback
         backend = None
+        staging_venv = _lines(_STAGING_VENV_COMMENT, f"RUN {_STAGING_VENV}")
         build = ["--mount=type=cache,target=/root/.cache/uv", f"{version}uv build --wheel --out-dir /dist"]
     return _lines(
         _WHEEL_COMMENT,
         "FROM uv AS wheel",
         _build_args(plan),
         backend,
+        staging_venv,
         _project_copies(plan),
         _dynamic_version_check(plan),
-        "# Built, then installed under /staging as if into /app/.venv, with bytecode (--compile)."
-        if plan.builder.compile
-        else "# Built, then installed under /staging as if into /app/.venv, without bytecode, like the dependencies.",
-        _continued(f"RUN {build[0]}", *build[1:], *(f"&& {line}" for line in _pip_staging(plan))),
+        _staging_comment(plan).replace("# Installed", "# Built, then installed", 1),
+        _continued(f"RUN {build[0]}", *build[1:], f"&& {_pip_staging(plan)}"),
     )
 
 
