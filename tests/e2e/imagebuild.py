@@ -107,6 +107,15 @@ class Project:
         output = self.inspect(tag, "{{json .RootFS.Layers}}")
         return json.loads(output)
 
+    def dependency_layers(self, tag: str) -> int:
+        """How many of the image's layers are dependency layers (`COPY --from=… /layer/NN/ /`, as
+        `docker history` says): 15 for every project with dependencies, whatever installs them."""
+        history = subprocess.run(
+            [self.docker, "history", "--no-trunc", "--format", "{{.CreatedBy}}", tag],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return len(re.findall(r"^COPY /layer/\d\d/ / ", history, re.MULTILINE))
+
     def inspect(self, tag: str, template: str) -> str:
         return subprocess.run(
             [self.docker, "inspect", "--format", template, tag], capture_output=True, text=True, check=True

@@ -142,6 +142,7 @@ def test_non_package_application(project, docker) -> None:
     (app.root / "webapp" / "__pycache__" / "settings.cpython-311.pyc").write_bytes(b"stale")
     try:
         build = app.build()
+        assert app.dependency_layers(build.tag) == 15
         assert app.python(build.tag, "import os; print(sorted(os.listdir('/app/webapp')))") == (
             "['__init__.py', 'settings.py']"
         )
@@ -161,6 +162,7 @@ def test_monorepo_path_dependency_is_installed_non_editable(project, docker) -> 
     app = Project(project("monorepo/services/api"), docker, "monorepo-api")
     try:
         build = app.build()
+        assert app.dependency_layers(build.tag) == 15, "a path dependency in per-package layers too (Poetry's split)"
         output = subprocess.run(
             [docker, "run", "--rm", "--network=none", build.tag], capture_output=True, text=True, check=True
         ).stdout

@@ -81,6 +81,7 @@ def test_git_dependencies_install_from_branch_tag_and_rev(tmp_path, docker, git_
     app.poetry("lock")
     try:
         build = app.build()
+        assert app.dependency_layers(build.tag) == 15, "git dependencies in per-package layers too (Poetry's split)"
         pins = app.python(build.tag, "import by_branch, by_tag, by_rev; print(by_branch.PIN, by_tag.PIN, by_rev.PIN)")
         assert pins == "by-branch by-tag by-rev"
         assert "--mount=type=ssh" not in (root / "Dockerfile").read_text(), "no SSH for public git"
@@ -171,6 +172,7 @@ def test_private_git_dependency_over_ssh(tmp_path, docker, ssh_git_server) -> No
     try:
         output = app.poetry("docker", "build", "--tag", tag, "--", "--network=host")
         assert "--ssh default" in output
+        assert app.dependency_layers(tag) == 15
         assert "--mount=type=ssh" in (root / "Dockerfile").read_text()
         result = subprocess.run(
             [docker, "run", "--rm", "--network=none", "--entrypoint", "python", tag, "-c",

@@ -77,6 +77,7 @@ def test_credentials_reach_the_install_only_as_a_secret(tmp_path, docker, privat
         assert "internal-credentials" in failed.stderr
 
         build = app.build(extra=["--secret", f"id=internal-credentials,src={secret_file}"])
+        assert app.dependency_layers(build.tag) == 15
         assert app.python(build.tag, "import private_greeting as p; print(p.GREETING)") == (
             "hello from the private index"
         )

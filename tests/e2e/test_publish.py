@@ -199,11 +199,17 @@ def test_dependency_change_is_refused_without_a_build(release: Release, tmp_path
     try:
         assert built.status == 0, built.output + built.error
         assert f"Building with Docker: dependencies changed since {FIRST_VERSION}." in built.output
-        assert manifest(release.registry, "classic-deps", FIRST_VERSION) == manifest(
-            release.registry, "classic-deps", "latest"
-        )
+        pushed = manifest(release.registry, "classic-deps", FIRST_VERSION)
+        assert pushed == manifest(release.registry, "classic-deps", "latest")
+        # What it pushed is what `poetry docker build` makes of the same commit: the same layers.
+        app.poetry("docker", "build", "--tag", f"{target}:check", "--", "--network=host")
+        local = json.loads(subprocess.run([app.docker, "image", "inspect", "-f", "{{json .RootFS.Layers}}",
+                                           f"{target}:check"], capture_output=True, text=True, check=True).stdout)
+        config = json.loads(blob(release.registry, "classic-deps", pushed["config"]["digest"]))
+        assert config["rootfs"]["diff_ids"] == local
+        assert app.python(f"{target}:check", "import iniconfig; print('ok')") == "ok"
     finally:
-        subprocess.run([app.docker, "rmi", "-f", f"{target}:{FIRST_VERSION}", f"{target}:latest"],
+        subprocess.run([app.docker, "rmi", "-f", f"{target}:{FIRST_VERSION}", f"{target}:latest", f"{target}:check"],
                        capture_output=True)
 
 

@@ -210,6 +210,7 @@ def test_a_version_from_git_tags_reaches_the_wheel_and_a_new_tag_keeps_the_depen
         assert f"-t {image}:1.4.0 -t {image}:latest" in first, first
         code = "from importlib.metadata import version; print(version('dynver-app'))"
         assert app.python(f"{image}:1.4.0", code) == "1.4.0"
+        assert app.dependency_layers(f"{image}:1.4.0") == 15
         assert app.inspect(f"{image}:1.4.0", '{{index .Config.Labels "org.opencontainers.image.version"}}') == "1.4.0"
 
         # Without VERSION (a plain `docker build`), the build stops with the way out.
