@@ -14,9 +14,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import re
+import socket
 import stat
 import subprocess
 import tarfile
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +29,7 @@ from helpers import FIXTURES, copy_project, poetry_executable
 from imagebuild import DOCKERFILE_OPTIONS, Project
 from registry.registry_servers import HTPASSWD, Registry, start_registry, unavailable
 
-from poetry_plugin_docker.registry.client import RegistryClient
+from poetry_plugin_docker.registry.client import RegistryClient, RegistryError
 from poetry_plugin_docker.registry.credentials import Credentials
 
 if TYPE_CHECKING:
@@ -319,3 +323,83 @@ def test_a_multi_platform_release_gets_the_project_layer_on_each_platform(releas
         assert app.python(tag, "import importlib.metadata as m; print(m.version('classic-app'))") == app.version
     finally:
         subprocess.run([docker, "rmi", "-f", tag], capture_output=True)
+
+
+class DroppingProxy:
+    """A TCP proxy on loopback in front of a registry that drops the connection when a blob upload
+    starts: a push interrupted half-way, as a network failure leaves it."""
+
+    UPLOAD = re.compile(rb"^(POST|PATCH|PUT) /v2/[^ ]*/blobs/uploads/")
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.rsplit(":", 1)
+        self.upstream = (host, int(port))
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.address = f"127.0.0.1:{self.server.getsockname()[1]}"
+        self.dropped = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self.upstream)
+        threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+        try:
+            while chunk := client.recv(65536):
+                if self.UPLOAD.match(chunk):
+                    self.dropped += 1
+                    break
+                upstream.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (client, upstream):
+                end.close()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.mark.docker
+def test_an_interrupted_push_leaves_no_tag_on_a_half_pushed_image(release: Release) -> None:
+    app = release.app
+    proxy = DroppingProxy(release.registry.address)
+    try:
+        # A release whose project layer the registry lacks: a new commit, a version no run pushed.
+        module = next((app.root / "classic_app").glob("*.py"))
+        module.write_text(module.read_text() + f"\n# interrupted {os.getpid()}\n")
+        git_checkout(app.root)
+        interrupted = poetry(app.root, {**app.env, "DOCKER_HOST": NO_DAEMON}, "docker", "publish",
+                             f"{proxy.address}/classic", "--from", f"{proxy.address}/classic:{FIRST_VERSION}",
+                             "--tag", "interrupted", "--no-build")
+    finally:
+        proxy.close()
+    assert proxy.dropped >= 1, interrupted.output + interrupted.error
+    assert interrupted.status == 1
+    lines = interrupted.error.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in interrupted.output + interrupted.error, interrupted.error
+    assert f"cannot reach registry {proxy.address}" in lines[0], lines[0]
+    # The manifest goes last: no tag was written, and release 1's tags are as they were.
+    with RegistryClient(release.registry.address, Credentials()) as client:
+        with pytest.raises(RegistryError) as missing:
+            client.get_manifest("classic", "interrupted")
+        assert missing.value.status == 404
+    assert [layer["digest"] for layer in manifest(release.registry, "classic", FIRST_VERSION)["layers"]] == (
+        release.layers
+    )
