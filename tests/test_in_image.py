@@ -10,18 +10,23 @@ from pathlib import Path
 import pytest
 
 import poetry_plugin_docker
-from poetry_plugin_docker.stub.pyproject import CHECK_SCRIPTS, LAYER_SCRIPT, LAYER_SCRIPT_SOURCE
+from poetry_plugin_docker.stub.pyproject import (
+    CHECK_SCRIPTS,
+    LAYER_SCRIPT,
+    LAYER_SCRIPT_SOURCE,
+    WHEEL_SCRIPT,
+    WHEEL_SCRIPT_SOURCE,
+)
 
 IN_IMAGE = Path(poetry_plugin_docker.__file__).parent / "in_image"
 SCRIPTS = sorted(IN_IMAGE.glob("*.py"))
 
 
 def test_the_stub_carries_every_script() -> None:
-    assert sorted(Path(str(source)).name for source in [*CHECK_SCRIPTS.values(), LAYER_SCRIPT_SOURCE]) == [
-        path.name for path in SCRIPTS
-    ]
-    assert sorted([*CHECK_SCRIPTS, LAYER_SCRIPT]) == [
-        "check-venv.py", "layer-venv.py", "runtime-packages.py", "shared_objects.py",
+    sources = [*CHECK_SCRIPTS.values(), LAYER_SCRIPT_SOURCE, WHEEL_SCRIPT_SOURCE]
+    assert sorted(Path(str(source)).name for source in sources) == [path.name for path in SCRIPTS]
+    assert sorted([*CHECK_SCRIPTS, LAYER_SCRIPT, WHEEL_SCRIPT]) == [
+        "check-venv.py", "install-wheel.py", "layer-venv.py", "runtime-packages.py", "shared_objects.py",
     ]  # fmt: skip
 
 

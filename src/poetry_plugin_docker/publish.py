@@ -3,8 +3,8 @@
 When the previous release was built by the plugin's Dockerfile from the same dependency stub
 and the same Dockerfile (its image labels say so), every layer of the new image but the last
 is already in the registry: the last one is the project, a pure-Python wheel installed into
-`/app/.venv` as the Dockerfile's `pip install --root /staging` lays it out. The fast path
-builds that wheel here, installs it into a staging tree the way pip does, writes it as a
+`/app/.venv` by the stub's install-wheel.py under /staging. The fast path builds that wheel
+here, installs it into a staging tree with the same code (in_image/install_wheel.py), writes it as a
 reproducible layer, rewrites the previous image's config around it and pushes the new layer,
 the config and then the manifest under each tag. Nothing else moves.
 
@@ -18,7 +18,6 @@ or refused with --no-build. The command module only parses options into `Publish
 from __future__ import annotations
 
 import copy
-import csv
 import datetime
 import gzip
 import io
@@ -35,9 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
 from packaging.utils import parse_wheel_filename
 from poetry.core.masonry.api import build_wheel as pep517_build_wheel
 
@@ -48,12 +44,13 @@ from poetry_plugin_docker.docker_build import (
     image_version,
     read_dockerfile_header,
 )
-from poetry_plugin_docker.dockerfile.header import DOCKERFILE_LABEL, STUB_DIGEST_LABEL, stub_digest
+from poetry_plugin_docker.dockerfile.header import DOCKERFILE_LABEL, PROJECT_INSTALLER, STUB_DIGEST_LABEL, stub_digest
 from poetry_plugin_docker.dockerfile.versioning import dynamic_version
 from poetry_plugin_docker.dockerfile.wheel import needs_isolated_build, wheel_inputs
 from poetry_plugin_docker.dockerfile.write import overwrite_problem, recorded_checksum
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.host import installed_version
+from poetry_plugin_docker.in_image.install_wheel import WheelError, install
 from poetry_plugin_docker.project.selection import configured_selection
 from poetry_plugin_docker.registry.client import Manifest, Reference, RegistryClient, RegistryError, sha256_digest
 from poetry_plugin_docker.result import Result
@@ -61,11 +58,7 @@ from poetry_plugin_docker.settings import BUILD, read_settings
 from poetry_plugin_docker.stub.model import plan_stub
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
-
-    from installer.records import RecordEntry
-    from installer.scripts import ScriptSection
-    from installer.utils import Scheme
+    from collections.abc import Callable, Iterator, Mapping
 
     from poetry_plugin_docker.project.loading import Project
 
@@ -82,18 +75,9 @@ PROJECT_STEP = "/staging/app/.venv/ /app/.venv/"
 PUBLISH_STEP = "poetry docker publish"
 # A fixed mtime for every entry of the layer (Jib's and nix2container's: 1970-01-01T00:00:01).
 LAYER_MTIME = 1
-# What pip writes next to an installed wheel: `pip install /dist/NAME.whl` is a direct URL install.
-PIP_INSTALLER = b"pip\n"
-# pip's console script (distlib's template), after the shebang line.
-PIP_SCRIPT = (
-    "# -*- coding: utf-8 -*-\n"
-    "import re\n"
-    "import sys\n"
-    "from {module} import {import_name}\n"
-    "if __name__ == '__main__':\n"
-    "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
-    "    sys.exit({func}())\n"
-)
+# What the Dockerfile's wheel stage may install the project with for this command's layer to equal
+# its own: install-wheel.py (the same code), or pip in Dockerfiles of 0.1, whose layout it copies.
+SAME_LAYOUT_INSTALLERS = (PROJECT_INSTALLER, "pip")
 _RELEASE_LABELS = re.compile(rf"(?<![\w.-])({re.escape(VERSION_LABEL)}|{re.escape(REVISION_LABEL)})=\S+")
 _PYTHON_DIR = re.compile(r"^app/\.venv/lib/(python\d+\.\d+)/")
 # What Docker's build context leaves out of the wheel's sources (the managed .dockerignore block).
@@ -195,59 +179,13 @@ def impure_reason(wheel: Path) -> str | None:
     return None
 
 
-class PipLayoutDestination(SchemeDictionaryDestination):
-    """installer's destination, writing what pip writes: pip's console scripts, and a RECORD of
-    sorted rows ending in CRLF (pip's csv.writer)."""
-
-    def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:
-        text = PIP_SCRIPT.format(module=module, import_name=attr.split(".")[0], func=attr)
-        data = f"#!{self.interpreter}\n{text}".encode()
-        return self.write_to_fs(_scheme("scripts"), name, io.BytesIO(data), is_executable=True)
-
-    def finalize_installation(
-        self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
-    ) -> None:
-        rows = sorted(
-            entry.to_row(self._prefix(scheme, file_scheme)) for file_scheme, entry in records
-        )
-        text = io.StringIO()
-        csv.writer(text).writerows(rows)
-        self.write_to_fs(scheme, record_file_path, io.BytesIO(text.getvalue().encode()), is_executable=False)
-
-    def _prefix(self, record_scheme: Scheme, file_scheme: Scheme) -> str | None:
-        if file_scheme == record_scheme:
-            return None
-        return os.path.relpath(self.scheme_dict[file_scheme], self.scheme_dict[record_scheme]) + "/"
-
-
-def _scheme(name: str) -> Scheme:
-    return name  # type: ignore[return-value]  # installer's Scheme is a Literal of these names
-
-
 def install_wheel(wheel: Path, staging: Path, python_dir: str) -> None:
-    """Install the wheel under `staging` as `pip install --root staging` does into /app/.venv with
-    Python `python_dir` ("python3.12"): no bytecode, pip's INSTALLER, REQUESTED and direct_url.json."""
-    site_packages = str(VENV / "lib" / python_dir / "site-packages")
-    name = parse_wheel_filename(wheel.name)[0]
-    destination = PipLayoutDestination(
-        scheme_dict={
-            "purelib": site_packages,
-            "platlib": site_packages,
-            "scripts": str(VENV / "bin"),
-            "data": str(VENV),
-            "headers": str(VENV / "include" / "site" / python_dir / name),
-        },
-        interpreter=str(VENV / "bin" / "python"),
-        script_kind="posix",
-        destdir=str(staging),
-    )
-    direct_url = json.dumps({"archive_info": {}, "url": f"file:///dist/{wheel.name}"})
-    with WheelFile.open(wheel) as source:
-        install(
-            source,
-            destination,
-            {"INSTALLER": PIP_INSTALLER, "REQUESTED": b"", "direct_url.json": direct_url.encode()},
-        )
+    """Install the wheel under `staging` as the Dockerfile's wheel stage does (install-wheel.py, the
+    same code) into /app/.venv with Python `python_dir` ("python3.12")."""
+    try:
+        install(str(wheel), str(VENV), str(staging), python_dir)
+    except WheelError as error:
+        raise UserError(f"Cannot install {wheel.name}: {error}.") from None
 
 
 def _walk(directory: Path) -> Iterator[Path]:
@@ -260,7 +198,7 @@ def _walk(directory: Path) -> Iterator[Path]:
 
 def layer_tar(staging: Path) -> bytes:
     """The staged tree (`staging/app/...`) as a reproducible tar: every entry with its parent
-    directories, owner root, a fixed mtime, modes as pip leaves them under umask 022."""
+    directories, owner root, a fixed mtime, modes as install-wheel.py leaves them under umask 022."""
     output = io.BytesIO()
     with tarfile.open(fileobj=output, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path in _walk(staging):
@@ -412,8 +350,8 @@ def project_fall_back_reason(project: Project, compile_bytecode: bool, project_i
         return "the project has package-mode = false (no wheel)"
     if compile_bytecode:
         return "the Dockerfile compiles bytecode (--compile)"
-    if project_installer != "pip":
-        return f"the Dockerfile installs the project with {project_installer}, not pip"
+    if project_installer not in SAME_LAYOUT_INSTALLERS:
+        return f"the Dockerfile installs the project with {project_installer}, which lays it out otherwise"
     if dynamic_version(project.pyproject):
         return "the version comes from git tags"
     if needs_isolated_build(project, installed_version("poetry-core")):

@@ -296,6 +296,7 @@ def test_monorepo_path_dependency_is_carried_non_editable(project, poetry_cli) -
     assert files == [
         ".poetry-plugin-docker",
         "check-venv.py",
+        "install-wheel.py",
         "layer-venv.py",
         "libs/core/core/__init__.py",
         "libs/core/pyproject.toml",
@@ -345,6 +346,7 @@ def test_dev_only_path_dependency_is_carried_only_for_the_dev_group(project, poe
         *(f"{index:02d}.txt" for index in range(1, 16)),
         "check-venv.py",
         "inputs.sha256",
+        "install-wheel.py",
         "layer-venv.py",
         "poetry.lock",
         "pyproject.toml",

@@ -22,7 +22,7 @@ def test_build_context_writes_the_hashed_export_and_a_release_keeps_it(project, 
     files = {path.name: path.read_text() for path in sorted(layers.glob("*.txt"))}
     assert list(files) == [f"{layer}.txt" for layer in LAYER_NAMES]
     assert (root / DEFAULT_STUB_DIR / LAYER_SCRIPT).read_bytes() == LAYER_SCRIPT_SOURCE.read_bytes()
-    assert f"requirements/, {LAYER_SCRIPT})" in run.output
+    assert f"requirements/, {LAYER_SCRIPT}, install-wheel.py)" in run.output
     requirements = "".join(files.values())
     lines = [line for line in requirements.splitlines() if line and not line.startswith((" ", "#"))]
     assert all("==" in line for line in lines), requirements

@@ -40,6 +40,9 @@ class HeaderError(ValueError):
     """A header line that is there but cannot be read."""
 
 
+PROJECT_INSTALLER = "install-wheel.py"
+
+
 @dataclass(frozen=True)
 class DockerfileHeader:
     """What `poetry docker build` needs to know about a generated Dockerfile."""
@@ -50,8 +53,9 @@ class DockerfileHeader:
     ssh: bool  # some RUN mounts the SSH agent: build with --ssh default
     secrets: tuple[str, ...]  # BuildKit secret ids the dependency install mounts
     build_args: tuple[str, ...]  # ARGs the user declared (--build-arg), passed on from the environment
-    # What installs the project's wheel in the wheel stage: pip (before 0.2, uv with --installer uv).
-    project_installer: str = "pip"
+    # What installs the project's wheel in the wheel stage: the stub's install-wheel.py, which
+    # `poetry docker publish` runs too; pip or uv in Dockerfiles of earlier versions.
+    project_installer: str = PROJECT_INSTALLER
 
     def line(self) -> str:
         fields: dict[str, Any] = {

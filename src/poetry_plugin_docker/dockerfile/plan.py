@@ -111,6 +111,8 @@ class Dependencies:
     poetry_install_options: str | None
     stub_project_dir: str  # where the project sits inside the stub ("." without path dependencies)
     stub_stage: bool = False  # derive the stub in a `stub` stage instead of copying it from the context
+    # Path dependencies go to the pure-Python tail layers, yet may have compiled extensions of their own.
+    has_path_dependencies: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,7 @@ def plan_dockerfile(
                 "The project's directory in the stub", project_dir_in_stub(project.root, stub.dependencies)
             ),
             stub_stage=settings.stub_stage,
+            has_path_dependencies=bool(stub.dependencies),
         ),
         project=ProjectBuild(
             name=values.name("The project name", project.name),

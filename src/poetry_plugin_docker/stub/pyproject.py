@@ -33,9 +33,12 @@ CHECK_SCRIPTS = {
     PACKAGES_SCRIPT: PACKAGES_SCRIPT_SOURCE,
     SHARED_MODULE: IN_IMAGE / SHARED_MODULE,
 }
-# With --installer uv: the split of each install stage's virtualenv into its dependency layers.
+# The split of each install stage's virtualenv into its dependency layers.
 LAYER_SCRIPT = "layer-venv.py"
 LAYER_SCRIPT_SOURCE = IN_IMAGE / "layer_venv.py"
+# The wheel stage's install of the project's wheel under /staging (publish runs the same code).
+WHEEL_SCRIPT = "install-wheel.py"
+WHEEL_SCRIPT_SOURCE = IN_IMAGE / "install_wheel.py"
 
 # The keys of each table that Poetry's Locker hashes into content-hash (all
 # supported Poetry versions together), plus the names Poetry needs to load it.
