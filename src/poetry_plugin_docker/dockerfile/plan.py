@@ -29,7 +29,7 @@ from poetry_plugin_docker.project.selection import Selection, installed_selectio
 from poetry_plugin_docker.project.sources import credential_variable
 from poetry_plugin_docker.settings import Settings
 from poetry_plugin_docker.stub.path_dependencies import project_dir_in_stub
-from poetry_plugin_docker.stub.requirements import check_exportable, uv_obstacle
+from poetry_plugin_docker.stub.requirements import uv_obstacle, uv_refusal
 
 if TYPE_CHECKING:
     from poetry_plugin_docker.project.loading import Project
@@ -302,12 +302,13 @@ def _installer(settings: Settings, stub: Stub, dynamic: DynamicVersion | None) -
     elif dynamic and dynamic.poetry_plugin:
         obstacle = "poetry-dynamic-versioning as a Poetry plugin needs Poetry to build the wheel"
     else:
-        obstacle = uv_obstacle(stub.lock_data)
-        obstacle = obstacle and f"{obstacle}, which uv cannot install from hashed requirements"
+        lock_obstacle = uv_obstacle(stub.lock_data)
+        if lock_obstacle and choice == "uv":
+            raise uv_refusal(lock_obstacle)  # the lock's own obstacle, in its own words
+        obstacle = lock_obstacle and f"{lock_obstacle}, which uv cannot install from hashed requirements"
     if choice == "auto":
         return ("poetry", obstacle) if obstacle else ("uv", "")
     if obstacle:
-        check_exportable(stub.lock_data)  # the lock's own obstacle, in its own words
         raise UserError(
             f"--installer uv cannot build this project: {obstacle}. "
             "Drop --installer uv: the default (auto) uses Poetry for it, in the same layers."

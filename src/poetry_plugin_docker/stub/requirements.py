@@ -60,14 +60,19 @@ def uv_obstacle(lock_data: dict[str, Any]) -> str | None:
     return None
 
 
+def uv_refusal(obstacle: str) -> UserError:
+    """The one line refusing `--installer uv` for the lock's `obstacle` (uv_obstacle's words)."""
+    return UserError(
+        f"--installer uv cannot install this lock: {obstacle}, which a hashed requirements file cannot hold. "
+        "Drop --installer uv: the default (auto) installs it with Poetry, in the same layers."
+    )
+
+
 def check_exportable(lock_data: dict[str, Any]) -> None:
     """For `--installer uv`: one line naming the first locked package that uv cannot install, if any."""
     obstacle = uv_obstacle(lock_data)
     if obstacle:
-        raise UserError(
-            f"--installer uv cannot install this lock: {obstacle}, which a hashed requirements file cannot hold. "
-            "Drop --installer uv: the default (auto) installs it with Poetry, in the same layers."
-        )
+        raise uv_refusal(obstacle)
 
 
 def layer_requirements(stub: Stub, selection: Selection | None, output: Path | None = None) -> dict[str, bytes]:
