@@ -15,6 +15,10 @@ def test_compiled_means_platform_wheels_or_none() -> None:
     assert is_compiled(_package("numpy", "numpy-2.0-cp312-cp312-manylinux_2_17_x86_64.whl", "numpy-2.0.tar.gz"))
     assert is_compiled(_package("psycopg2", "psycopg2-2.9.tar.gz"))  # built from source
     assert not is_compiled(_package("six", "six-1.17.0-py2.py3-none-any.whl", "six-1.17.0.tar.gz"))
+    assert not is_compiled(_package("click", "click-8.1-py3-none-any.whl"))
+    # A wheel for Python 2 only: Python 3 builds the sdist, which may compile.
+    assert is_compiled(_package("old", "old-1.0-py2-none-any.whl", "old-1.0.tar.gz"))
+    assert not is_compiled(_package("both", "both-1.0-py2-none-any.whl", "both-1.0-py3-none-any.whl"))
 
 
 def test_a_package_layer_depends_on_its_name_and_kind_alone() -> None:

@@ -34,18 +34,22 @@ STAGE_LAYERS = (LAYER_NAMES[:6], LAYER_NAMES[6:HEAVY_LAYERS], LAYER_NAMES[HEAVY_
 # The stages whose layers can hold compiled files: the lookup of the runtime image's system packages
 # reads these only, so that a pure-Python update (the most frequent) never waits for it.
 COMPILED_STAGE_LAYERS = STAGE_LAYERS[:2]
-# A wheel for any platform and any Python ABI: pure Python.
-_PURE_WHEEL = re.compile(r"-none-any\.whl$")
+# A wheel for any platform and any Python ABI: pure Python. Its Python tags (`py3`, `py2.py3`).
+_PURE_WHEEL = re.compile(r"-([^-]+)-none-any\.whl$")
 
 
 def is_compiled(package: dict[str, Any]) -> bool:
-    """Platform wheels, or no wheel at all (built from source): compiled, and usually heavy. A path
-    dependency (a library of the same repository, which changes as often as the project) is not."""
+    """Platform wheels, or no wheel that Python 3 installs (built from source): compiled, and usually
+    heavy. A path dependency (a library of the same repository, which changes as often as the
+    project) is not. (The runtime's self-check runs before the other layers: what they hold must
+    load no shared library.)"""
     if (package.get("source") or {}).get("type") == "directory":
         return False
     names = [str(file.get("file", "")) for file in package.get("files", [])]
     wheels = [name for name in names if name.endswith(".whl")]
-    return not wheels or not all(_PURE_WHEEL.search(name) for name in wheels)
+    pure = [match.group(1).split(".") for match in map(_PURE_WHEEL.search, wheels) if match]
+    python3 = any(tag.startswith("py3") for tags in pure for tag in tags)
+    return not wheels or len(pure) < len(wheels) or not python3
 
 
 def layer_of(name: str, compiled: bool) -> str:
