@@ -26,6 +26,8 @@ DOCKERFILE_OPTIONS = [
 DEPENDENCY_STEPS = r"poetry install --no-root|uv pip install --python /app/\.venv/bin/python --require-hashes"
 # The runtime step that adds the project (build log: COPY --from=wheel ...; history: COPY ...).
 PROJECT_STEP = "/staging/app/.venv/ /app/.venv/"
+# The runtime stage's self-check, in the build log (the deps stage's `runtime-packages.py` is another step).
+CHECK_STEP = "target=/tmp     python /tmp/check-venv.py"
 
 
 @dataclass

@@ -17,12 +17,10 @@ import urllib.request
 
 import pytest
 from helpers import set_in_pyproject
-from imagebuild import DOCKERFILE_OPTIONS, Project
+from imagebuild import CHECK_STEP, DOCKERFILE_OPTIONS, Project
 
 pytestmark = pytest.mark.docker
 
-# The runtime stage's self-check (the deps stage's `runtime-packages.py` is another step).
-CHECK_STEP = "target=/tmp     python /tmp/check-venv.py"
 LOOKUP_STEP = "python /tmp/runtime-packages.py"
 
 
@@ -69,17 +67,18 @@ def test_the_build_fails_on_an_editable_install(project, docker) -> None:
 
 
 def test_the_build_fails_on_a_record_naming_missing_files(project, docker) -> None:
-    app = Project(project("classic"), docker, "record-missing")
+    # A project with a path dependency (six-fork, which installs six.py): the check runs after all layers.
+    app = Project(project("monorepo/services/gateway"), docker, "record-missing")
     _prepare(app)
     # What a hand-made slimming step does: delete files of an installed distribution.
     dockerfile = app.root / "Dockerfile"
     text = dockerfile.read_text()
-    after_the_layers = "# The virtualenv first on PATH"
-    assert after_the_layers in text
-    text = text.replace(after_the_layers, f"RUN rm /app/.venv/lib/python3.11/site-packages/six.py\n{after_the_layers}")
+    before_the_check = "# Check the virtualenv against this image"
+    assert text.index("/layer/15/ /") < text.index(before_the_check)
+    text = text.replace(before_the_check, f"RUN rm /app/.venv/lib/python3.11/site-packages/six.py\n{before_the_check}")
     dockerfile.write_text(text)
     log = _failed_build(app)
-    assert "check-venv: six 1.17.0: RECORD names 1 missing file: six.py" in log, log
+    assert "check-venv: six 1.17.0.post1: RECORD names 1 missing file: six.py" in log, log
 
 
 CURL_EXTENSION_SETUP = """

@@ -18,12 +18,10 @@ import re
 import subprocess
 
 import pytest
-from imagebuild import DOCKERFILE_OPTIONS, Build, Project
+from imagebuild import CHECK_STEP, DOCKERFILE_OPTIONS, Build, Project
 
 pytestmark = pytest.mark.docker
 
-# The runtime stage's self-check (the deps stage's `runtime-packages.py` is another step).
-CHECK_STEP = "target=/tmp     python /tmp/check-venv.py"
 RUNTIME_PACKAGES = "> /deps/runtime-packages"
 
 # Every module imported in one interpreter; then numpy's version and, when imported, the
