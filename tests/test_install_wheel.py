@@ -76,7 +76,7 @@ def test_every_scheme_goes_where_pip_puts_it(tmp_path: Path) -> None:
         "app/.venv/bin/shell",
         "app/.venv/bin/tool-kit",
         "app/.venv/bin/tool-kit-gui",
-        "app/.venv/include/site/python3.12/tool_kit/tool.h",
+        "app/.venv/include/site/python3.12/tool-kit/tool.h",  # the file name's, as pip names it
         "app/.venv/share/tool-kit/config.ini",
         *(f"{SITE}/{INFO}/{name}" for name in
           ("INSTALLER", "METADATA", "RECORD", "REQUESTED", "WHEEL", "direct_url.json", "entry_points.txt")),
@@ -146,6 +146,8 @@ def test_a_platlib_wheel_goes_to_site_packages_too(tmp_path: Path) -> None:
         ({"other-1.0.dist-info/METADATA": b""}, "the wheel has 2 .dist-info directories, not one"),
         ({"tool_kit-2.0.data/lib/x.py": b""}, "tool_kit-2.0.data/lib/x.py is not in a .data directory of a known"),
         ({f"{INFO}/entry_points.txt": b"[console_scripts]\nbad = tool_kit\n"}, "entry point bad = tool_kit is not"),
+        ({f"{INFO}/entry_points.txt": b"[a]\nx = y:z\n[a]\n"}, "its entry_points.txt cannot be read"),
+        ({"../outside.py": b""}, "../outside.py points outside the installation"),
     ],
 )
 def test_a_wheel_it_cannot_install_is_one_line_and_exit_1(tmp_path: Path, files: dict[str, bytes],
@@ -172,3 +174,41 @@ def test_the_script_installs_for_the_python_that_runs_it(tmp_path: Path) -> None
     assert (tmp_path / "staging" / f"app/.venv/lib/{python_dir}/site-packages/tool_kit/__init__.py").is_file()
     usage = subprocess.run([sys.executable, str(WHEEL_SCRIPT_SOURCE)], capture_output=True, text=True, check=False)
     assert (usage.returncode, usage.stderr) == (2, "usage: install-wheel.py [--compile] WHEEL VIRTUALENV ROOT\n")
+
+
+def test_a_wheel_without_its_wheel_file_is_refused(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, {})
+    stripped = tmp_path / "stripped" / wheel.name
+    stripped.parent.mkdir()
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(stripped, "w") as target:
+        for info in source.infolist():
+            if not info.filename.endswith("/WHEEL"):
+                target.writestr(info, source.read(info))
+    with pytest.raises(WheelError, match=f"it has no {INFO}/WHEEL"):
+        install(str(stripped), VENV, str(tmp_path / "staging"), "python3.12")
+
+
+def test_any_data_directory_counts_and_entry_point_wrappers_are_left_out(tmp_path: Path) -> None:
+    # pip takes any top-level .data directory, whatever its name's spelling, and writes an entry point's
+    # own script instead of the wrapper setuptools put in .data/scripts for it.
+    files = {
+        f"{INFO}/entry_points.txt": b"[console_scripts]\ntool-kit = tool_kit:main\n",
+        "Tool.Kit-2.0.data/scripts/tool-kit": b"#!python\nwrapper\n",
+        "Tool.Kit-2.0.data/scripts/tool-kit-script.py": b"wrapper\n",
+        "Tool.Kit-2.0.data/data/share/kit.txt": b"kit\n",
+    }
+    install(str(make_wheel(tmp_path, files)), VENV, str(tmp_path / "staging"), "python3.12")
+    installed = tree(tmp_path / "staging")
+    assert installed["app/.venv/share/kit.txt"] == b"kit\n"
+    assert installed["app/.venv/bin/tool-kit"].startswith(b"#!/app/.venv/bin/python\n# -*- coding: utf-8 -*-")
+    assert "app/.venv/bin/tool-kit-script.py" not in installed
+
+
+def test_a_module_that_does_not_compile_is_left_without_bytecode(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, {"tool_kit/__init__.py": b"X = 1\n", "tool_kit/template.py": b"{{ name }} = 1\n"})
+    python_dir = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    install(str(wheel), VENV, str(tmp_path / "staging"), python_dir, compile_bytecode=True)
+    site = tmp_path / "staging" / f"app/.venv/lib/{python_dir}/site-packages"
+    assert (site / importlib.util.cache_from_source("tool_kit/__init__.py")).is_file()
+    assert not (site / importlib.util.cache_from_source("tool_kit/template.py")).exists()
+    assert (site / "tool_kit" / "template.py").read_bytes() == b"{{ name }} = 1\n"

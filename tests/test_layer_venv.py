@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -100,3 +101,23 @@ def test_a_distribution_no_file_names_fails_the_step(tmp_path) -> None:
     run = _run(venv, output, *_requirements(tmp_path)[:2])
     assert run.returncode == 1
     assert run.stderr.strip() == "layer-venv: typing-extensions is installed, but no requirements file given names it"
+
+
+def test_a_file_two_distributions_name_goes_to_the_lower_layer(tmp_path, monkeypatch) -> None:
+    # A pkgutil-style namespace package: a compiled and a pure distribution both ship zope/__init__.py.
+    # The self-check runs before the pure-Python layers: the compiled one's RECORD must find its file there,
+    # whichever order the distributions are found in.
+    spec = importlib.util.spec_from_file_location("layer_venv", str(LAYER_SCRIPT_SOURCE))
+    assert spec is not None and spec.loader is not None
+    layer_venv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layer_venv)
+    venv = _venv(tmp_path)
+    namespace = "__import__('pkgutil').extend_path(__path__, __name__)\n"
+    _distribution(venv, "zope.interface", "7.0", {"zope/__init__.py": namespace, "zope/interface/_c.so": ""})
+    _distribution(venv, "zope.event", "5.0", {"zope/__init__.py": namespace, "zope/event/__init__.py": ""})
+    found = list(layer_venv.metadata.distributions(path=[str(venv / SITE)]))
+    layer_of_name = {"zope-interface": "03", "zope-event": "14", "numpy": "05", "typing-extensions": "06"}
+    shared = os.path.normpath(str(venv / SITE / "zope" / "__init__.py"))
+    for order in (found, found[::-1]):
+        monkeypatch.setattr(layer_venv.metadata, "distributions", lambda path, order=order: iter(order))
+        assert layer_venv.file_layers(str(venv), layer_of_name)[shared] == "03"

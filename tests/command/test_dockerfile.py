@@ -60,7 +60,10 @@ def test_options_appear_in_the_dockerfile(project, poetry_cli) -> None:
     assert "'poetry-plugin-pypi-mirror==" in text
     assert text.count("ARG POETRY_PYPI_MIRROR_URL") == 2 and text.count("ARG PIP_INDEX_URL") == 2
     # pip installs uv, and uv installs Poetry from the same index.
-    assert '&& UV_INDEX_URL="$PIP_INDEX_URL" uv pip install --no-cache --python /opt/poetry/bin/python' in text
+    assert (
+        '&& UV_INDEX_URL="$PIP_INDEX_URL" uv pip install --no-cache --compile-bytecode --python /opt/poetry/bin/python'
+        in text
+    )
     assert 'ENTRYPOINT ["pep621-app"]' in text
     assert "COPY src /app/src" in text and "COPY README.md pyproject.toml /app/" in text
     assert "# Regenerate: poetry docker dockerfile --output=docker/Dockerfile --stub-dir=docker/deps" in text

@@ -86,16 +86,18 @@ def _build_args(plan: DockerfilePlan) -> str | None:
 def poetry_stage(plan: DockerfilePlan) -> str:
     requirements = " ".join(values.shell_word(requirement) for requirement in plan.builder.poetry_requirements)
     return _lines(
-        f"# Poetry and {PLUGIN_DISTRIBUTION} (the stub stage runs it), pinned, in a virtualenv of their own."
+        f"# Poetry and {PLUGIN_DISTRIBUTION} (the stub stage runs it), pinned, in a virtualenv of their own;"
         if plan.dependencies.stub_stage
-        else "# Poetry, pinned to the version that generated this file, in a virtualenv of its own.",
+        else "# Poetry, pinned to the version that generated this file, in a virtualenv of its own;",
+        "# with its bytecode, which every later step that runs Poetry would otherwise compile again.",
         f"FROM {plan.images.base_image} AS poetry",
         _build_args(plan),
         _builder_packages(plan),
         _continued(
             f"RUN {_PIP_INSTALL_UV} {values.shell_word(plan.builder.uv_requirement)}",
             "&& python -m venv --without-pip /opt/poetry",
-            f"&& {_pip_index_for_uv(plan)}uv pip install --no-cache --python /opt/poetry/bin/python {requirements}",
+            f"&& {_pip_index_for_uv(plan)}uv pip install --no-cache --compile-bytecode "
+            f"--python /opt/poetry/bin/python {requirements}",
             "&& ln -s /opt/poetry/bin/poetry /usr/local/bin/poetry",
         ),
         "# Poetry creates the project's virtualenv in /app/.venv, where the runtime image expects it.",
@@ -459,11 +461,12 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
     if plan.project.build_requirements:
         requirements = " ".join(values.shell_word(requirement) for requirement in plan.project.build_requirements)
         backend = _lines(
-            "# The build backend ([build-system] requires), before the project's files: a release keeps it.",
+            "# The build backend ([build-system] requires), before the project's files: a release keeps it,",
+            "# with its bytecode, which each build would otherwise compile again (0.08 s of poetry-core's).",
             _continued(
                 "RUN --mount=type=cache,target=/root/.cache/uv",
                 "python -m venv --without-pip /opt/build",
-                f"&& uv pip install --python /opt/build/bin/python {requirements}",
+                f"&& uv pip install --compile-bytecode --python /opt/build/bin/python {requirements}",
             ),
         )
         build = f"{version}uv build --wheel --no-build-isolation --python /opt/build/bin/python --out-dir /dist"
@@ -589,9 +592,9 @@ def _dependency_copies(plan: DockerfilePlan) -> str:
     of them when path dependencies (which may compile) share the tail."""
     if plan.dependencies.poetry_install_options is None:
         return _lines(
+            _environment(plan),
             "# The empty virtualenv: the project has no runtime dependencies.",
             "COPY --from=deps /app/.venv /app/.venv",
-            _environment(plan),
             _check(plan),
         )
     uv = plan.builder.installer == "uv"
@@ -602,7 +605,7 @@ def _dependency_copies(plan: DockerfilePlan) -> str:
     ]
     heavy = len(copies) - len(STAGE_LAYERS[-1])
     if plan.dependencies.has_path_dependencies:
-        return _lines(_LAYERS_COMMENT, *copies, _environment(plan), _check(plan))
+        return _lines(_environment(plan), _LAYERS_COMMENT, *copies, _check(plan))
     return _lines(
         _environment(plan),
         _LAYERS_COMMENT,
@@ -635,7 +638,7 @@ def _check(plan: DockerfilePlan) -> str:
         # (Its scripts' stage is mounted on /tmp, which exists: a mount point to create would be left in a layer.)
         _continued(
             f"RUN --mount=type=bind,from={CHECK_STAGE},target=/tmp",
-            " ".join(["python /tmp/check-venv.py", *(f"--ignore {name}" for name in plan.runtime.check_ignore)]),
+            " ".join([f"python /tmp/{CHECK_SCRIPT}", *(f"--ignore {name}" for name in plan.runtime.check_ignore)]),
         ),
     )
 

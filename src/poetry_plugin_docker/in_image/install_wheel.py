@@ -47,7 +47,7 @@ SCRIPT = (
     "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
     "    sys.exit({func}())\n"
 )
-ENTRY_POINT = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attrs>[\w.]+))\s*(?P<extras>\[.*\])?\s*$")
+ENTRY_POINT = re.compile(r"(?P<module>[\w.]+)\s*:\s*(?P<attrs>[\w.]+)\s*(?:\[.*\])?\s*$")
 
 
 class WheelError(Exception):
@@ -83,17 +83,30 @@ def entry_point_scripts(text: str) -> list[tuple[str, str, str]]:
     """(name, module, attribute) of each console and GUI script of entry_points.txt."""
     parser = configparser.ConfigParser(delimiters="=", interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names keep their case
-    parser.read_string(text)
+    try:
+        parser.read_string(text)
+    except configparser.Error as error:
+        raise WheelError(f"its entry_points.txt cannot be read ({error})".replace("\n", " ")) from None
     scripts = []
     for section in ("console_scripts", "gui_scripts"):
         if not parser.has_section(section):
             continue
         for name, value in parser.items(section):
             match = ENTRY_POINT.match(value)
-            if not match or not match.group("attrs"):
+            if not match:
                 raise WheelError(f"entry point {name} = {value} is not module:attribute")
             scripts.append((name, match.group("module"), match.group("attrs")))
     return scripts
+
+
+def is_entry_point_wrapper(name: str, scripts: set[str]) -> bool:
+    """A .data/scripts file that only wraps an entry point (setuptools' `foo.exe`, `foo-script.py`):
+    pip writes the entry point's own script instead."""
+    lowered = name.lower()
+    for suffix in (".exe", "-script.py", ".pya"):
+        if lowered.endswith(suffix):
+            return name[: -len(suffix)] in scripts
+    return name in scripts
 
 
 class Staging:
@@ -122,38 +135,46 @@ class Staging:
 
 def install(wheel: str, venv: str, root: str, python_dir: str, compile_bytecode: bool = False) -> None:
     """Install `wheel` under `root` as if into the virtualenv `venv` of Python `python_dir` ("python3.12")."""
+    # The distribution's name as pip takes it from the file name, for the headers' directory.
+    name = os.path.basename(wheel).split("-")[0].replace("_", "-")
     with zipfile.ZipFile(wheel) as archive:
         infos = [info for info in archive.infolist() if not info.filename.endswith("/")]
         info_dir = dist_info_dir([info.filename for info in infos])
-        name = info_dir[: -len(".dist-info")].split("-")[0]
+        names = {info.filename for info in infos}
+        if info_dir + "/WHEEL" not in names:
+            raise WheelError(f"it has no {info_dir}/WHEEL")
         metadata = archive.read(info_dir + "/WHEEL").decode("utf-8")
         if not re.search(r"(?m)^Wheel-Version:\s*1\.", metadata):
-            raise WheelError(f"{os.path.basename(wheel)} is not a version 1 wheel")
+            raise WheelError("it is not a version 1 wheel")
         root_is_purelib = re.search(r"(?mi)^Root-Is-Purelib:\s*true\s*$", metadata) is not None
         schemes = scheme_paths(venv, python_dir, name)
         root_dir = schemes["purelib" if root_is_purelib else "platlib"]
-        data_dir = info_dir[: -len(".dist-info")] + ".data"
         staging = Staging(root.rstrip("/"), root_dir)
         interpreter = posixpath.join(venv, "bin", "python")
-        names = {info.filename for info in infos}
+        scripts: set[str] = set()
         if info_dir + "/entry_points.txt" in names:
             text = archive.read(info_dir + "/entry_points.txt").decode("utf-8")
             for script, module, attrs in entry_point_scripts(text):
                 body = SCRIPT.format(module=module, import_name=attrs.split(".")[0], func=attrs)
-                data = f"#!{interpreter}\n{body}".encode()
-                staging.write(posixpath.join(schemes["scripts"], script), data, executable=True)
+                staging.write(posixpath.join(schemes["scripts"], script), f"#!{interpreter}\n{body}".encode(), True)
+                scripts.add(script)
         modules = []
         for info in infos:
             path = info.filename
-            if path == info_dir + "/RECORD" or "__pycache__" in path.split("/")[:-1]:
-                continue  # RECORD is written last; bytecode from a wheel is never installed (pip, installer)
+            parts = path.split("/")
+            if path.startswith("/") or ".." in parts:
+                raise WheelError(f"{path} points outside the installation")
+            if path == info_dir + "/RECORD" or "__pycache__" in parts[:-1]:
+                continue  # RECORD is written last; bytecode of another build is never installed (as `installer`)
             data = archive.read(info)
             mode = info.external_attr >> 16
             executable = bool(stat.S_ISREG(mode) and mode & 0o111)
-            if path.startswith(data_dir + "/"):
-                scheme, _, inner = path[len(data_dir) + 1 :].partition("/")
-                if scheme not in SCHEMES or not inner:
+            if parts[0].endswith(".data"):  # any top-level .data directory, as pip takes it
+                scheme, inner = parts[1] if len(parts) > 2 else "", "/".join(parts[2:])
+                if scheme not in SCHEMES:
                     raise WheelError(f"{path} is not in a .data directory of a known scheme")
+                if scheme == "scripts" and is_entry_point_wrapper(inner, scripts):
+                    continue
                 if scheme == "scripts" and data.startswith(b"#!python"):
                     data = f"#!{interpreter}\n".encode() + data.partition(b"\n")[2]
                 target = posixpath.join(schemes[scheme], inner)
@@ -162,29 +183,37 @@ def install(wheel: str, venv: str, root: str, python_dir: str, compile_bytecode:
             staging.write(target, data, executable)
             if target.endswith(".py") and target.startswith(schemes["purelib"] + "/"):
                 modules.append(target)
-        for extra, data in (
-            ("INSTALLER", b"pip\n"),
-            ("REQUESTED", b""),
-            ("direct_url.json", json.dumps({"archive_info": {}, "url": "file:///dist/" + os.path.basename(wheel)})),
-        ):
-            staging.write(posixpath.join(root_dir, info_dir, extra), data if isinstance(data, bytes) else data.encode())
+        # A direct URL install, as pip records one, without the archive's hash (pip 23.1+ adds it;
+        # PEP 610 makes it optional): the layer must not depend on the wheel archive's bytes.
+        direct_url = json.dumps({"archive_info": {}, "url": "file:///dist/" + os.path.basename(wheel)})
+        for extra, content in (("INSTALLER", b"pip\n"), ("REQUESTED", b""), ("direct_url.json", direct_url.encode())):
+            staging.write(posixpath.join(root_dir, info_dir, extra), content)
     if compile_bytecode:
         for module in modules:
-            compiled = py_compile.compile(
-                staging.root + module,
-                dfile=module,
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-            with open(compiled, "rb") as stream:
-                data = stream.read()
-            staging.rows.append((staging.relative(compiled[len(staging.root) :]), record_hash(data), str(len(data))))
+            compile_module(staging, module)
     rows = sorted([*staging.rows, (info_dir + "/RECORD", "", "")])
-    text = io.StringIO()
-    csv.writer(text).writerows(rows)
-    record = staging.root + posixpath.join(root_dir, info_dir, "RECORD")
-    with open(record, "wb") as stream:
-        stream.write(text.getvalue().encode("utf-8"))
+    record = io.StringIO()
+    csv.writer(record).writerows(rows)  # pip's csv: each row ends in CRLF
+    with open(staging.root + posixpath.join(root_dir, info_dir, "RECORD"), "wb") as stream:
+        stream.write(record.getvalue().encode("utf-8"))
+
+
+def compile_module(staging: Staging, module: str) -> None:
+    """The module's bytecode, hash-based and unchecked like the dependencies', with its path in the
+    image; a module that does not compile (a template shipped as .py) is left without, as pip does."""
+    try:
+        compiled = py_compile.compile(
+            staging.root + module,
+            dfile=module,
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    except py_compile.PyCompileError:
+        return
+    assert compiled is not None  # doraise: an error raises instead
+    with open(compiled, "rb") as stream:
+        bytecode = stream.read()
+    staging.rows.append((staging.relative(compiled[len(staging.root) :]), record_hash(bytecode), str(len(bytecode))))
 
 
 def main(argv: list[str]) -> int:

@@ -44,7 +44,10 @@ def requirement_names(path: str) -> list[str]:
 
 
 def file_layers(venv: str, layer_of_name: dict[str, str]) -> dict[str, str]:
-    """Each installed file's path -> the layer of the distribution whose RECORD names it.
+    """Each installed file's path -> the layer of the distribution whose RECORD names it; of two
+    (a pkgutil-style namespace `__init__.py` that two distributions ship), the lower layer, the
+    heavier one's, so that the runtime's self-check, which runs before the pure-Python layers,
+    finds every file a compiled distribution's RECORD names.
 
     The distributions of site-packages itself, as `importlib.metadata` finds them (check-venv.py
     reads them the same way): a package may vendor others with their .dist-info directories
@@ -55,8 +58,10 @@ def file_layers(venv: str, layer_of_name: dict[str, str]) -> dict[str, str]:
         name = canonical_name(distribution.metadata["Name"])
         if name not in layer_of_name:
             raise SystemExit(f"{PREFIX} {name} is installed, but no requirements file given names it")
+        layer = layer_of_name[name]
         for file in distribution.files or []:
-            layers[os.path.normpath(str(distribution.locate_file(file)))] = layer_of_name[name]
+            path = os.path.normpath(str(distribution.locate_file(file)))
+            layers[path] = min(layers.get(path, layer), layer)
     return layers
 
 

@@ -3,7 +3,7 @@
 A dependency update ships its own layer instead of the whole virtualenv. The Dockerfile has
 a fixed set of layers, so it never changes with the lock. A package's layer depends only on
 its own name and kind, never on the other packages, so adding or bumping one package moves
-no other. Compiled packages (platform wheels, or no wheel at all) are the heavy ones, and
+no other. Compiled packages (platform wheels, or no wheel Python 3 installs) are the heavy ones, and
 they change rarely: they hash into the first HEAVY_LAYERS layers, so that two of them rarely
 share one. Pure-Python packages, the long tail, hash into the last TAIL_LAYERS.
 

@@ -87,9 +87,8 @@ def write_build_context(
     files.update(layer_requirements(stub, installed_selection(selection, project.has_main_group), output))
     files[LAYER_SCRIPT] = LAYER_SCRIPT_SOURCE.read_bytes()
     written += [f"{LAYERS_DIR}/", LAYER_SCRIPT]
-    if project.is_package_mode:  # the wheel stage's install of the project
-        files[WHEEL_SCRIPT] = WHEEL_SCRIPT_SOURCE.read_bytes()
-        written.append(WHEEL_SCRIPT)
+    files[WHEEL_SCRIPT] = WHEEL_SCRIPT_SOURCE.read_bytes()  # the wheel stage's install of the project
+    written.append(WHEEL_SCRIPT)
     shown = shown_path(output, project.root) + "/"
     stale = stale_copies(output, files, dependency_dirs_in_stub(project.root, dependencies))
     if check:
