@@ -1,6 +1,6 @@
 """install-wheel.py: the project's wheel, installed under a staging root as pip installs it into /app/.venv.
 
-The same function lays out `poetry docker publish`'s layer; tests/e2e/test_install_wheel.py
+The same function lays out `poetry docker publish`'s layer; tests/e2e/test_install_wheel_against_pip.py
 compares it with pip itself, in an image, on real wheels.
 """
 
