@@ -486,8 +486,14 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
     )
 
 
+def _stub_location(plan: DockerfilePlan) -> tuple[str, str]:
+    """Where the stub is: (the `from=` option, or "" for the build context; its path there)."""
+    return ("from=stub,", "/project/stub") if plan.dependencies.stub_stage else ("", plan.dependencies.stub_dir)
+
+
 def _stub_mount_source(plan: DockerfilePlan) -> str:
-    return "from=stub,source=/project/stub" if plan.dependencies.stub_stage else f"source={plan.dependencies.stub_dir}"
+    stage, path = _stub_location(plan)
+    return f"{stage}source={path}"
 
 
 def _stop_signal(plan: DockerfilePlan) -> str:
@@ -647,8 +653,8 @@ CHECK_STAGE = "check-scripts"
 
 
 def check_scripts_stage(plan: DockerfilePlan) -> str:
-    source = "/project/stub" if plan.dependencies.stub_stage else plan.dependencies.stub_dir
-    copy = "COPY --from=stub" if plan.dependencies.stub_stage else "COPY"
+    stage, source = _stub_location(plan)
+    copy = "COPY --from=stub" if stage else "COPY"
     return _lines(
         "# The self-check's scripts alone: the stub's new lock in a dependency update does not rerun the check.",
         f"FROM scratch AS {CHECK_STAGE}",
