@@ -6,6 +6,7 @@ import importlib.machinery
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -208,3 +209,40 @@ def test_a_library_the_package_loads_by_its_path_is_a_note(virtualenv) -> None:
         "only (its package loads it)",
         "check-venv: 1 distributions, 1 compiled extensions: ok",
     ]
+
+
+def _shared_objects_module():  # type: ignore[no-untyped-def]
+    """The image's shared_objects.py, imported from its own directory as the scripts import it."""
+    sys.path.insert(0, str(CHECK_SCRIPT_SOURCE.parent))
+    try:
+        import shared_objects  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(CHECK_SCRIPT_SOURCE.parent))
+    return shared_objects
+
+
+def test_the_loaders_own_trace_lists_what_ldd_lists(virtualenv, monkeypatch) -> None:
+    # The checks run the loader of Python's PT_INTERP on each file, not ldd's shell script around it:
+    # the same lines, found or not found, on vendored libraries and on the real wheels of this machine.
+    shared_objects = _shared_objects_module()
+    loader = shared_objects.glibc_loader(sys.executable)
+    assert loader is not None and Path(loader).name.startswith("ld-linux")
+    root, site = virtualenv
+    _vendoring_wheel(site)
+    _without_inner_library(site)
+    real = shared_objects.elf_files(sysconfig.get_path("platlib"))[:60]  # the test environment's wheels
+    files = shared_objects.elf_files(str(root)) + real
+    traced = shared_objects.linked_libraries(files)
+    monkeypatch.setattr(shared_objects, "glibc_loader", lambda executable: None)
+    assert traced == shared_objects.linked_libraries(files)
+    outer = str(site / "pkg.libs" / "libouter.so")
+    assert ("libinner.so", None) in traced[outer]
+    assert len(real) >= 10 and all(path in traced for path in real)
+
+
+def test_no_glibc_loader_in_a_file_that_is_not_a_dynamic_elf_program(tmp_path) -> None:
+    shared_objects = _shared_objects_module()
+    script = tmp_path / "script"
+    script.write_text("#!/bin/sh\n")
+    assert shared_objects.glibc_loader(str(script)) is None
+    assert shared_objects.glibc_loader(str(tmp_path / "missing")) is None

@@ -12,6 +12,7 @@ import importlib.machinery
 import os
 import struct
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
@@ -89,29 +90,88 @@ def _defines(stream: BinaryIO, wanted: bytes) -> bool:
 
 
 def linked_libraries(paths: list[str]) -> dict[str, list[tuple[str, str | None]]]:
-    """File path -> each shared library `ldd` lists for it: (name, resolved path, or None when not found)."""
+    """File path -> each shared library the dynamic loader lists for it, in its trace mode (what
+    `ldd` prints): (name, resolved path, or None when not found)."""
+    loader = glibc_loader(sys.executable)
+    if loader:
+        # The loader Python itself runs under, once per file, as `ldd` runs it: without ldd's shell
+        # script around each file, a quarter of the time (173 of scipy's extensions: 0.13 s, not 0.45 s).
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            outputs = list(pool.map(lambda path: _trace(loader, path), paths))
+        return {path: libraries for path, libraries in zip(paths, map(_listed, outputs)) if libraries}
+    # Another C library's loader (musl's is its own ldd): ldd itself, in batches on every core.
     linked: dict[str, list[tuple[str, str | None]]] = {}
     batches = [paths[start : start + LDD_BATCH] for start in range(0, len(paths), LDD_BATCH)]
-    # One ldd per batch, on every core: scipy alone has hundreds of extensions.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        outputs = pool.map(_ldd, batches)
-    for batch, output in zip(batches, outputs):
+        batch_outputs = list(pool.map(_ldd, batches))
+    for batch, output in zip(batches, batch_outputs):
         current = batch[0]
         for line in output.splitlines():
             if not line.startswith(("\t", " ")) and line.endswith(":") and line[:-1] in batch:
                 current = line[:-1]
-            elif "=>" in line:
-                name, target = (part.strip() for part in line.split("=>", 1))
-                resolved = target.split(" (", 1)[0].strip()
-                if resolved == "not found":
-                    linked.setdefault(current, []).append((name, None))
-                elif resolved.startswith("/"):
-                    linked.setdefault(current, []).append((name, resolved))
-    return linked
+            else:
+                linked.setdefault(current, []).extend(_listed(line))
+    return {path: libraries for path, libraries in linked.items() if libraries}
+
+
+def _listed(output: str) -> list[tuple[str, str | None]]:
+    """The `name => path (address)` and `name => not found` lines of the loader's trace."""
+    libraries: list[tuple[str, str | None]] = []
+    for line in output.splitlines():
+        if "=>" in line:
+            name, target = (part.strip() for part in line.split("=>", 1))
+            resolved = target.split(" (", 1)[0].strip()
+            if resolved == "not found":
+                libraries.append((name, None))
+            elif resolved.startswith("/"):
+                libraries.append((name, resolved))
+    return libraries
+
+
+def _trace(loader: str, path: str) -> str:
+    environment = dict(os.environ, LD_TRACE_LOADED_OBJECTS="1")
+    return subprocess.run(
+        [loader, path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
+    ).stdout
 
 
 def _ldd(batch: list[str]) -> str:
     return subprocess.run(["ldd", *batch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+
+
+def glibc_loader(executable: str) -> str | None:
+    """The program interpreter (PT_INTERP) of `executable` when it is glibc's (ld-linux*.so.*), the
+    loader that loads every extension module this Python imports; None for any other."""
+    try:
+        with open(executable, "rb") as stream:
+            loader = _interpreter(stream)
+    except (OSError, struct.error, ValueError, IndexError):
+        return None
+    if loader and os.path.basename(loader).startswith("ld-linux") and os.path.isfile(loader):
+        return loader
+    return None
+
+
+def _interpreter(stream: BinaryIO) -> str | None:
+    ident = stream.read(16)
+    if ident[:4] != ELF_MAGIC:
+        return None
+    wide = ident[4] == 2  # ELFCLASS64
+    order = "<" if ident[5] == 1 else ">"
+    stream.seek(0x20 if wide else 0x1C)
+    (program_offset,) = struct.unpack(order + ("Q" if wide else "I"), stream.read(8 if wide else 4))
+    stream.seek(0x36 if wide else 0x2A)
+    entry_size, count = struct.unpack(order + "HH", stream.read(4))
+    # (type, flags, offset, ..., file size) in 64-bit headers, (type, offset, ..., file size, ...) in 32-bit.
+    header = order + ("IIQQQQ" if wide else "IIIII")
+    for index in range(count):
+        stream.seek(program_offset + index * entry_size)
+        fields = struct.unpack(header, stream.read(struct.calcsize(header)))
+        if fields[0] == 3:  # PT_INTERP: the loader's path, NUL-terminated
+            offset, size = (fields[2], fields[5]) if wide else (fields[1], fields[4])
+            stream.seek(offset)
+            return stream.read(size).split(b"\0", 1)[0].decode("ascii") or None
+    return None
 
 
 def unresolved_libraries(paths: list[str]) -> dict[str, list[str]]:
