@@ -37,3 +37,20 @@ def test_a_python_the_project_refuses_is_not_taken(project) -> None:
     plan = _plan(root, newer)
     assert plan.images.python != "3.8" and plan.builder.poetry_requirements == ("poetry==2.5.1",)
     assert plan.builder.system_git_variable == "POETRY_SYSTEM_GIT_CLIENT"
+
+
+def test_the_wheel_stage_calls_poetry_cores_hook_only_for_its_installed_backend(project) -> None:
+    # An in-tree backend (backend-path) or another backend keeps the frontend: uv build.
+    root = project("classic")
+    host = Host(poetry="2.5.1", plugin="9.9.9", python="3.11", installed=lambda name: None)
+    assert _plan(root, host).project.poetry_core_backend
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text()
+    assert 'build-backend = "poetry.core.masonry.api"' in text
+    pyproject.write_text(text.replace(
+        'build-backend = "poetry.core.masonry.api"',
+        'build-backend = "poetry.core.masonry.api"\nbackend-path = ["."]',
+    ))  # fmt: skip
+    assert not _plan(root, host).project.poetry_core_backend
+    pyproject.write_text(text.replace('build-backend = "poetry.core.masonry.api"', 'build-backend = "backend"'))
+    assert not _plan(root, host).project.poetry_core_backend

@@ -117,7 +117,8 @@ def render_markdown(results: Mapping, png_name: str | None = "benchmarks.png") -
         "whenever the lock allows it, as it does for both projects: the dependencies in 15 layers, "
         "installed from the stub's hashed requirements/NN.txt by three `uv pip install` stages "
         "(deps-01-06, deps-07-12, deps-13-15), each split by distribution with `layer-venv.py`; the "
-        "wheel built with `uv build` and installed by the stub's `install-wheel.py`; the self-check "
+        "wheel built by poetry-core's PEP 517 hook, called directly, and installed by the stub's "
+        "`install-wheel.py`; the self-check "
         "runs before the three pure-Python layers. Poetry is not installed in its builder at all: pip and uv need no "
         "mirror plugin on this machine (they speak the simple API the index serves).")
     add("4. **ours, `installer = \"poetry\"`**: the same, with `installer = \"poetry\"` in "

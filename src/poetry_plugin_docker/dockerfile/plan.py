@@ -19,7 +19,12 @@ from poetry.core.constraints.version import parse_constraint
 from poetry_plugin_docker import values
 from poetry_plugin_docker.dockerfile.service import Service, ServiceOptions, plan_service
 from poetry_plugin_docker.dockerfile.versioning import PDV, DynamicVersion, dynamic_version
-from poetry_plugin_docker.dockerfile.wheel import build_requirements, needs_isolated_build, wheel_inputs
+from poetry_plugin_docker.dockerfile.wheel import (
+    build_requirements,
+    builds_with_poetry_core,
+    needs_isolated_build,
+    wheel_inputs,
+)
 from poetry_plugin_docker.errors import UserError
 from poetry_plugin_docker.files import stub_directory
 from poetry_plugin_docker.host import Host
@@ -130,6 +135,7 @@ class ProjectBuild:
     copied_dirs: tuple[str, ...]  # top-level directories the wheel or the application needs
     # [build-system] requires, installed before the project's files with --installer uv (empty: isolated build)
     build_requirements: tuple[str, ...] = ()
+    poetry_core_backend: bool = False  # build-backend is poetry-core's: the Dockerfile calls its hook itself
 
 
 @dataclass(frozen=True)
@@ -266,6 +272,7 @@ def plan_dockerfile(
             copied_files=tuple(p for p in inputs if (project.root / p).is_file()),
             copied_dirs=tuple(p for p in inputs if (project.root / p).is_dir()),
             build_requirements=build_requirements(project) if installer == "uv" and project.is_package_mode else (),
+            poetry_core_backend=project.is_package_mode and builds_with_poetry_core(project),
         ),
         runtime=Runtime(
             entrypoint=tuple(entrypoint),

@@ -421,7 +421,7 @@ def wheel_stage(plan: DockerfilePlan) -> str:
         build = "poetry build --format wheel --output /dist"
     else:
         before = "# poetry-core's PEP 517 hook: what `poetry build` runs, without Poetry's start-up."
-        build = "/opt/poetry/bin/python -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"/dist\")'"
+        build = _poetry_core_hook("/opt/poetry/bin/python")
     return _lines(
         _WHEEL_COMMENT,
         "FROM poetry AS wheel",
@@ -433,6 +433,10 @@ def wheel_stage(plan: DockerfilePlan) -> str:
 
 
 _WHEEL_COMMENT = "# The project as a wheel, from its own files only, built while the dependencies install."
+
+
+def _poetry_core_hook(python: str) -> str:
+    return f"{python} -c 'from poetry.core.masonry.api import build_wheel; build_wheel(\"/dist\")'"
 
 
 def _staging_comment(plan: DockerfilePlan, lead: str) -> str:
@@ -458,6 +462,8 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
     dynamic = plan.project.dynamic_version
     version = f'{dynamic.variable}="$VERSION" ' if dynamic else ""
     mounts = [_wheel_script_mount(plan)]
+    backend: str | None = None
+    hook: str | None = None
     if plan.project.build_requirements:
         requirements = " ".join(values.shell_word(requirement) for requirement in plan.project.build_requirements)
         backend = _lines(
@@ -469,9 +475,12 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
                 f"&& uv pip install --compile-bytecode --python /opt/build/bin/python {requirements}",
             ),
         )
-        build = f"{version}uv build --wheel --no-build-isolation --python /opt/build/bin/python --out-dir /dist"
+        if plan.project.poetry_core_backend:
+            hook = "# poetry-core's PEP 517 hook: what `uv build --no-build-isolation` runs, without uv around it."
+            build = f"{version}{_poetry_core_hook('/opt/build/bin/python')}"
+        else:
+            build = f"{version}uv build --wheel --no-build-isolation --python /opt/build/bin/python --out-dir /dist"
     else:  # no build backend named: uv's isolated build, with the setuptools fallback
-        backend = None
         mounts.append("--mount=type=cache,target=/root/.cache/uv")
         build = f"{version}uv build --wheel --out-dir /dist"
     return _lines(
@@ -481,7 +490,8 @@ def uv_wheel_stage(plan: DockerfilePlan) -> str:
         backend,
         _project_copies(plan),
         _dynamic_version_check(plan),
-        _staging_comment(plan, "Built, then installed"),
+        hook,
+        _staging_comment(plan, "Then installed" if hook else "Built, then installed"),
         _continued(f"RUN {mounts[0]}", *mounts[1:], build, f"&& {_install_wheel(plan)}"),
     )
 

@@ -60,6 +60,16 @@ def build_requirements(project: Project) -> tuple[str, ...]:
     return tuple(values.requirement("pyproject.toml's [build-system] requires", str(spec)) for spec in requires)
 
 
+POETRY_CORE_BACKEND = "poetry.core.masonry.api"
+
+
+def builds_with_poetry_core(project: Project) -> bool:
+    """Whether the build backend is poetry-core's, from the installed packages (no `backend-path`):
+    the Dockerfile then calls its PEP 517 hook itself, as a frontend would."""
+    build_system = project.pyproject.get("build-system") or {}
+    return build_system.get("build-backend") == POETRY_CORE_BACKEND and not build_system.get("backend-path")
+
+
 def wheel_inputs(project: Project) -> list[str]:
     """Top-level paths (relative to the root) that building the wheel reads."""
     builder = WheelBuilder(project.poetry)
