@@ -14,7 +14,7 @@ import struct
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 LDD_BATCH = 25
 ELF_MAGIC = b"\x7fELF"
@@ -52,21 +52,48 @@ def exports(path: str, symbol: str) -> bool:
         return False
 
 
-def _defines(stream: BinaryIO, wanted: bytes) -> bool:
+def _elf_class(stream: BinaryIO) -> tuple[bool, str] | None:
+    """(64-bit, struct's byte order) of the ELF file open in `stream`; None for another file."""
     ident = stream.read(16)
     if ident[:4] != ELF_MAGIC:
-        return False
-    wide = ident[4] == 2  # ELFCLASS64
-    order = "<" if ident[5] == 1 else ">"
-    stream.seek(0x28 if wide else 0x20)
-    (section_offset,) = struct.unpack(order + ("Q" if wide else "I"), stream.read(8 if wide else 4))
-    stream.seek(0x3A if wide else 0x2E)
+        return None
+    return ident[4] == 2, "<" if ident[5] == 1 else ">"  # ELFCLASS64; ELFDATA2LSB
+
+
+class _Table(NamedTuple):
+    """Where the ELF header gives one of its tables, and the leading fields of its entries that the
+    scripts read, in 64-bit (`wide`) and 32-bit files."""
+
+    offset_at: tuple[int, int]  # the table's file offset (e_phoff, e_shoff): wide, 32-bit
+    entries_at: tuple[int, int]  # its entry size, then its entry count
+    entry: tuple[str, str]  # struct formats
+
+
+_PROGRAM_HEADERS = _Table((0x20, 0x1C), (0x36, 0x2A), ("IIQQQQ", "IIIII"))
+_SECTION_HEADERS = _Table((0x28, 0x20), (0x3A, 0x2E), ("IIQQQQIIQQ", "IIIIIIIIII"))
+
+
+def _header_table(stream: BinaryIO, wide: bool, order: str, table: _Table) -> list[tuple[int, ...]]:
+    """The entries of the program or section header table."""
+    which = 0 if wide else 1
+    stream.seek(table.offset_at[which])
+    (offset,) = struct.unpack(order + ("Q" if wide else "I"), stream.read(8 if wide else 4))
+    stream.seek(table.entries_at[which])
     entry_size, count = struct.unpack(order + "HH", stream.read(4))
-    header = order + ("IIQQQQIIQQ" if wide else "IIIIIIIIII")
-    sections = []
+    entry = order + table.entry[which]
+    entries = []
     for index in range(count):
-        stream.seek(section_offset + index * entry_size)
-        sections.append(struct.unpack(header, stream.read(struct.calcsize(header))))
+        stream.seek(offset + index * entry_size)
+        entries.append(struct.unpack(entry, stream.read(struct.calcsize(entry))))
+    return entries
+
+
+def _defines(stream: BinaryIO, wanted: bytes) -> bool:
+    elf = _elf_class(stream)
+    if elf is None:
+        return False
+    wide, order = elf
+    sections = _header_table(stream, wide, order, _SECTION_HEADERS)
     # (name, type, flags, address, offset, size, link, ...): SHT_DYNSYM is 11, its strings in `link`.
     dynsym = next((section for section in sections if section[1] == 11), None)
     if dynsym is None:
@@ -153,20 +180,12 @@ def glibc_loader(executable: str) -> str | None:
 
 
 def _interpreter(stream: BinaryIO) -> str | None:
-    ident = stream.read(16)
-    if ident[:4] != ELF_MAGIC:
+    elf = _elf_class(stream)
+    if elf is None:
         return None
-    wide = ident[4] == 2  # ELFCLASS64
-    order = "<" if ident[5] == 1 else ">"
-    stream.seek(0x20 if wide else 0x1C)
-    (program_offset,) = struct.unpack(order + ("Q" if wide else "I"), stream.read(8 if wide else 4))
-    stream.seek(0x36 if wide else 0x2A)
-    entry_size, count = struct.unpack(order + "HH", stream.read(4))
+    wide, order = elf
     # (type, flags, offset, ..., file size) in 64-bit headers, (type, offset, ..., file size, ...) in 32-bit.
-    header = order + ("IIQQQQ" if wide else "IIIII")
-    for index in range(count):
-        stream.seek(program_offset + index * entry_size)
-        fields = struct.unpack(header, stream.read(struct.calcsize(header)))
+    for fields in _header_table(stream, wide, order, _PROGRAM_HEADERS):
         if fields[0] == 3:  # PT_INTERP: the loader's path, NUL-terminated
             offset, size = (fields[2], fields[5]) if wide else (fields[1], fields[4])
             stream.seek(offset)
