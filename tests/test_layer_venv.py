@@ -121,3 +121,20 @@ def test_a_file_two_distributions_name_goes_to_the_lower_layer(tmp_path, monkeyp
     for order in (found, found[::-1]):
         monkeypatch.setattr(layer_venv.metadata, "distributions", lambda path, order=order: iter(order))
         assert layer_venv.file_layers(str(venv), layer_of_name)[shared] == "03"
+
+
+def test_a_file_created_while_another_thread_read_the_umask_loses_its_group_and_other_write_bits(tmp_path) -> None:
+    # Poetry's installer threads race for the umask (installer.utils._current_umask sets it to 0 for a
+    # moment): the same numpy wheel gave numpy/lib/_datasource.pyi 0666 in one install, 0644 in the next.
+    venv, output = _venv(tmp_path), tmp_path / "layer"
+    site = venv / SITE
+    (site / "numpy" / "__init__.py").chmod(0o666)
+    (site / "numpy" / "core.so").chmod(0o777)
+    (site / "numpy").chmod(0o777)
+    run = _run(venv, output, *_requirements(tmp_path))
+    assert run.returncode == 0, run.stderr
+    moved = output / "05" / site.relative_to("/") / "numpy"
+    assert oct(os.stat(moved / "__init__.py").st_mode & 0o777) == "0o644"
+    assert oct(os.stat(moved / "core.so").st_mode & 0o777) == "0o755"
+    assert oct(os.stat(moved).st_mode & 0o777) == "0o755"
+    assert os.readlink(output / "04" / venv.relative_to("/") / "bin" / "python") == "/usr/local/bin/python3.12"

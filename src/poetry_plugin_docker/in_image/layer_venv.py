@@ -9,7 +9,8 @@ that the files only move within one layer: a rename),
 
 Each installed distribution's files, as its RECORD names them (and the bytecode of its
 sources), move to OUTPUT/NN/<their path>, NN the requirements file that names the
-distribution; every file time is set to 0, so that the same lock gives byte-identical layers.
+distribution; every file time is set to 0, and no file is left writable by group or others,
+so that the same lock gives byte-identical layers.
 What no RECORD names (the virtualenv itself: pyvenv.cfg, bin/python) goes to the first
 layer given, and uv's `.lock` nowhere. The runtime image copies each OUTPUT/NN/ to /.
 
@@ -21,10 +22,12 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 import sys
 from importlib import metadata
 
 PREFIX = "layer-venv:"
+WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 
 
 def canonical_name(name: str) -> str:
@@ -79,11 +82,20 @@ def move(path: str, output: str, layer: str) -> None:
     os.rename(path, target)
 
 
-def zero_times(root: str) -> None:
-    """Every file time 0, directories last."""
+def settle(root: str) -> None:
+    """Every file time 0, directories last, and no file or directory writable by group or others.
+
+    The modes, because an installer's threads race for the process umask: the `installer` library
+    (Poetry's) reads it by setting it to 0 for a moment, and a file another thread creates then
+    is 0666 instead of 0644 (numpy's `_datasource.pyi`, pandas' files: a layer that changed with
+    no change to its package, and a file anyone in the container could write)."""
     for directory, names, files in os.walk(root, topdown=False):
         for name in files + names:
-            os.utime(os.path.join(directory, name), (0, 0), follow_symlinks=False)
+            path = os.path.join(directory, name)
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISLNK(mode) and mode & WRITABLE_BY_OTHERS:
+                os.chmod(path, stat.S_IMODE(mode) & ~WRITABLE_BY_OTHERS)
+            os.utime(path, (0, 0), follow_symlinks=False)
     os.utime(root, (0, 0))
 
 
@@ -120,7 +132,7 @@ def main(argv: list[str]) -> int:
         os.makedirs(os.path.join(output, layer_names[0], os.path.relpath(directory, "/")), exist_ok=True)
     for layer in layer_names:
         os.makedirs(os.path.join(output, layer), exist_ok=True)  # every layer's COPY needs its directory
-        zero_times(os.path.join(output, layer))
+        settle(os.path.join(output, layer))
     print(PREFIX, "files per layer:", ", ".join(f"{layer} {count}" for layer, count in counts.items()))
     return 0
 
